@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace starling::sasl {
 
@@ -79,6 +80,12 @@ std::string digest(scram_hash hash, std::string_view data) {
 scram_keys derive_keys(scram_hash hash, std::string_view salted) {
   auto client_key = hmac(hash, salted, "Client Key");
   return {digest(hash, client_key), hmac(hash, salted, "Server Key")};
+}
+
+stored_credentials make_stored_credentials(scram_hash hash, std::string_view password,
+                                           std::string salt, std::uint32_t iterations) {
+  auto keys = derive_keys(hash, salted_password(hash, password, salt, iterations));
+  return {std::move(salt), iterations, std::move(keys)};
 }
 
 std::string random_bytes(std::size_t size) {

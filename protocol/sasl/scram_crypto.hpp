@@ -33,6 +33,19 @@ std::string salted_password(scram_hash hash, std::string_view password,
 /// Derives StoredKey and ServerKey from a SaltedPassword.
 scram_keys derive_keys(scram_hash hash, std::string_view salted);
 
+/// What the account store returns for one user and one hash: everything the
+/// server side of SCRAM needs, and nothing from which the password follows
+/// without a dictionary attack.
+struct stored_credentials {
+  std::string salt;          ///< Raw bytes; sent base64-encoded as s=.
+  std::uint32_t iterations = 0;
+  scram_keys keys;
+};
+
+/// Derives the stored credentials for a SASLprep'ed password.
+stored_credentials make_stored_credentials(scram_hash hash, std::string_view password,
+                                           std::string salt, std::uint32_t iterations);
+
 /// HMAC(key, data) with the given hash, raw bytes.
 std::string hmac(scram_hash hash, std::string_view key, std::string_view data);
 
