@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace starling::store {
@@ -82,6 +83,34 @@ bool data_file_looks_valid(const std::filesystem::path& dir) {
   std::memcpy(&magic, header + 16, 4);
   std::memcpy(&version, header + 20, 4);
   return magic == lmdb_magic && version == lmdb_data_version;
+}
+
+// True when lock.mdb exists but is not a regular file that this process can
+// open for writing. mdb_env_open reports such a lock file only by errno
+// (EISDIR, EACCES, ...), the same codes as for the data file.
+bool lock_file_unusable(const std::filesystem::path& dir) {
+  std::error_code ec;
+  auto lock = dir / "lock.mdb";
+  auto state = std::filesystem::symlink_status(lock, ec);
+  if (ec || state.type() == std::filesystem::file_type::not_found)
+    return false;
+  if (state.type() != std::filesystem::file_type::regular)
+    return true;
+  return ::access(lock.c_str(), R_OK | W_OK) != 0 && errno != EROFS;
+}
+
+// LMDB 0.9 reports a short write as EIO (mdb_page_flush), which is what a
+// write that fills the disk returns, so a failed commit with EIO on a file
+// system that has almost no space left is reported as disk full. The 1 MiB
+// margin covers the blocks that the partial write did manage to use.
+status classify_commit_failure(int rc, const std::filesystem::path& dir, const std::string& what) {
+  if (rc == EIO) {
+    struct statvfs fs {};
+    if (::statvfs(dir.c_str(), &fs) == 0 &&
+        static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < (std::uint64_t{1} << 20))
+      return {errc::disk_full, what + ": " + mdb_strerror(rc) + ", and the file system is full"};
+  }
+  return from_rc(rc, what);
 }
 
 std::string encode_u32(std::uint32_t value) {
@@ -264,7 +293,7 @@ expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const options& opts, const sc
     std::string what = "open LMDB environment in " + dir.string();
     if ((rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) && data_file_looks_valid(dir))
       return status{errc::lock_file, what + "/lock.mdb: " + mdb_strerror(rc)};
-    if (rc == EAGAIN || rc == EBUSY || rc == ENOLCK)
+    if (rc == EAGAIN || rc == EBUSY || rc == ENOLCK || lock_file_unusable(dir))
       return status{errc::lock_file, what + "/lock.mdb: " + mdb_strerror(rc)};
     return from_rc(rc, what);
   }
@@ -559,7 +588,7 @@ std::vector<status> lmdb_env::run_group(const std::vector<const write_batch*>& b
       int rc = mdb_txn_commit(parent);
       if (rc == MDB_SUCCESS)
         return results;
-      group_error = from_rc(rc, "commit in " + where);
+      group_error = classify_commit_failure(rc, path_, "commit in " + where);
     } else {
       mdb_txn_abort(parent);
     }
