@@ -107,15 +107,16 @@ scram_mechanism::scram_mechanism(scram_hash hash, bool plus, bool server_offers_
 }
 
 step_result scram_mechanism::start(std::optional<std::string_view> initial_response) {
-  if (state_ != state::wait_for_client_first || finished_)
+  if (started_ || finished_)
     return fail(failure_condition::malformed_request);
+  started_ = true;
   if (!initial_response)
     return {step_kind::challenge, {}, {}, {}, {}};
   return run(*initial_response);
 }
 
 step_result scram_mechanism::step(std::string_view response) {
-  if (finished_)
+  if (!started_ || finished_)
     return fail(failure_condition::malformed_request);
   return run(response);
 }

@@ -46,6 +46,7 @@ private:
   mechanism_config config_;
 
   state state_ = state::wait_for_client_first;
+  bool started_ = false;
   std::string gs2_header_;
   std::string channel_binding_data_;
   std::string client_first_bare_;

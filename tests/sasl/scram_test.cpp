@@ -389,6 +389,15 @@ BOOST_AUTO_TEST_CASE(step_after_success_fails) {
   BOOST_TEST((again.condition == failure_condition::malformed_request));
 }
 
+BOOST_AUTO_TEST_CASE(second_start_or_early_step_fails) {
+  auto mech = make("SCRAM-SHA-256", plain_tls);
+  BOOST_TEST((mech->start(std::nullopt).kind == kind::challenge));
+  BOOST_TEST((mech->start("n,,n=user,r=client").condition == failure_condition::malformed_request));
+
+  auto unstarted = make("SCRAM-SHA-256", plain_tls);
+  BOOST_TEST((unstarted->step("n,,n=user,r=client").condition == failure_condition::malformed_request));
+}
+
 BOOST_AUTO_TEST_CASE(throwing_lookup_is_temporary_failure) {
   source.scram_lookup = [](std::string_view, scram_hash) -> std::optional<stored_credentials> {
     throw std::runtime_error("store down");
