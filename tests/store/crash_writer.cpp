@@ -5,7 +5,7 @@
 //
 // Usage: store_crash_writer DATA_DIR ROUND
 // Each batch stores KEY#a and KEY#b; KEY is "ROUND/REQUESTER/SEQUENCE".
-// Stops by itself after 20 seconds in case nobody kills it.
+// Exits by itself after 20 seconds in case the test does not kill it.
 #include "store/writer_actor.hpp"
 #include "tests/store/crash_record.hpp"
 

@@ -1,5 +1,5 @@
 // Tests of the writer actor: group commit by operation count and by delay,
-// answers only after the commit, flush, per-batch errors inside a group,
+// replies only after the commit, flush, per-batch errors inside a group,
 // committing on exit, and the sticky error after a failed commit.
 #define BOOST_TEST_MODULE store_writer_actor
 #include <boost/test/unit_test.hpp>
@@ -117,7 +117,7 @@ BOOST_FIXTURE_TEST_CASE(group_commits_after_max_delay, fixture) {
   auto start_time = std::chrono::steady_clock::now();
   auto h = self->request(writer, caf::infinite, write_batch{}.put("t", "k", "v"));
 
-  // Before the delay ran out nothing is committed and nobody was answered.
+  // Before the delay ran out nothing is committed and no reply was sent.
   std::this_thread::sleep_for(50ms);
   BOOST_CHECK(!visible(*env, "k"));
   BOOST_CHECK_EQUAL(self->mailbox().size(), 0u);
@@ -149,7 +149,7 @@ BOOST_FIXTURE_TEST_CASE(flush_commits_pending_batches, fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(failing_batch_does_not_fail_its_group, fixture) {
-  start(4, 60s);  // The three batches hold four operations.
+  start(4, 60s);  // The three batches contain four operations.
   BOOST_REQUIRE(env->commit(write_batch{}.put("t", "taken", "0")).ok());
   caf::scoped_actor self{*system};
   auto a = self->request(writer, caf::infinite, write_batch{}.put("t", "a", "1"));
