@@ -58,9 +58,8 @@ enum class log_level : std::uint8_t { debug, info, warning, error };
 // Creates one child. Runs inside the supervisor actor; `args` is the message
 // given to start_child() for simple_one_for_one children and empty for the
 // others. It returns the spawned actor, and an invalid handle or an exception
-// counts as a failed start. The supervisor links itself to the returned
-// actor, so the function must not link it elsewhere in a way that outlives
-// the child.
+// counts as a failed start. The supervisor monitors the returned actor; the
+// actor must not link itself to the supervisor.
 using start_function =
   std::function<caf::actor(caf::actor_system& system, const caf::message& args)>;
 

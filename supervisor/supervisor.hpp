@@ -3,9 +3,13 @@
 // reverse order.
 //
 // Contract:
-// - Children are linked to their supervisor, and the supervisor traps exits,
-//   so a supervisor that dies takes its children with it and no exit of a
-//   child is missed, not even one that comes while a restart is in progress.
+// - The supervisor monitors its children, so no exit of a child is missed,
+//   not even one that comes while a restart is in progress. It traps exit
+//   messages, which is how its parent asks it to stop. Children are not
+//   linked, because CAF drops a link when an exit message arrives over it
+//   and a trapping child would then never report its exit. A child must not
+//   link itself to its supervisor either: its exit would count as a request
+//   to shut down.
 // - Start: children start one after another in spec order. If a start
 //   function throws or returns an invalid handle, or a child supervisor
 //   fails its own start, the supervisor stops the children it already
@@ -23,7 +27,8 @@
 //   stops depth-first. The children of a simple_one_for_one supervisor are
 //   stopped all at once, as in OTP, because there can be thousands of them.
 // - caf::exit_reason::kill cannot be trapped: a killed supervisor exits at
-//   once and its children receive the kill through their links.
+//   once, and on its way out it kills the children that still run, as OTP's
+//   links would.
 // - Failures are values: replies carry a caf::error of category "supervisor"
 //   (supervisor_errc), and the supervisor's exit reason says why it stopped.
 #pragma once
@@ -132,8 +137,8 @@ caf::error validate(const supervisor_flags& flags,
 
 // Validates, then spawns a supervisor that starts `children` in order. The
 // start itself runs asynchronously in the new actor: use await_started() or
-// watch its exit reason to learn whether it succeeded. The caller links or
-// monitors the returned actor as it needs; a parent supervisor links itself.
+// watch its exit reason to learn whether it succeeded. The caller monitors
+// the returned actor as it needs; a parent supervisor monitors its children.
 caf::expected<caf::actor> spawn_supervisor(caf::actor_system& system,
                                            supervisor_flags flags,
                                            std::vector<child_spec> children);

@@ -93,6 +93,7 @@ private:
   // -- events ---------------------------------------------------------------
 
   void on_exit_msg(caf::exit_msg& msg);
+  void on_down_msg(caf::down_msg& msg);
   void on_stopped(std::uint64_t key, const caf::error& reason);
   void on_shutdown_timeout(std::uint64_t token);
   void on_ready(std::uint64_t key, std::uint64_t generation);
@@ -146,13 +147,13 @@ private:
   // a counter that starts after the last spec index.
   std::map<std::uint64_t, child> children_;
   std::uint64_t next_dynamic_key_;
-  // Running children by actor id, to map an exit_msg to its child.
+  // Running children by actor id, to map a down_msg to its child.
   std::unordered_map<caf::actor_id, std::uint64_t> by_actor_;
 
   std::deque<action> actions_;
   std::deque<pending_exit> pending_exits_;
 
-  // Children that were sent an exit and whose exit_msg has not arrived yet.
+  // Children that were sent an exit and whose down_msg has not arrived yet.
   std::set<std::uint64_t> stopping_;
   // Identifies the shutdown timer of the current stop, so a timer of an
   // earlier stop is ignored.
@@ -169,6 +170,7 @@ private:
 
 caf::behavior supervisor_actor::make_behavior() {
   set_exit_handler([this](caf::exit_msg& msg) { on_exit_msg(msg); });
+  set_down_handler([this](caf::down_msg& msg) { on_down_msg(msg); });
   set_default_handler(
     [this](caf::scheduled_actor*,
            caf::message_view& view) -> caf::result<caf::message> {
@@ -219,29 +221,35 @@ caf::behavior supervisor_actor::make_behavior() {
 }
 
 void supervisor_actor::on_exit() {
-  // Reached with running children only when the supervisor was killed: the
-  // links stop the children, but the registry would keep stale handles.
-  for (const auto& [key, c] : children_)
-    if (c.handle)
-      unpublish(c);
+  // Reached with running children only when the supervisor did not stop
+  // them itself: it was killed, or an exception escaped a handler. Links
+  // would do this in OTP.
+  for (const auto& [key, c] : children_) {
+    if (!c.handle)
+      continue;
+    unpublish(c);
+    send_exit(c.handle, caf::exit_reason::kill);
+  }
 }
 
 // -- events --------------------------------------------------------------------
 
 void supervisor_actor::on_exit_msg(caf::exit_msg& msg) {
-  auto found = by_actor_.find(msg.source.id());
-  if (found == by_actor_.end()) {
-    // A linked actor that is not a child, normally the parent. A normal exit
-    // of such a link is no request to stop.
-    if (!msg.reason)
-      return;
-    log(log_level::info, "received exit " + describe(msg.reason)
-                           + " from actor " + std::to_string(msg.source.id())
-                           + ", shutting down");
-    begin_shutdown(std::move(msg.reason));
-    pump();
+  // A normal exit is no request to stop, and a child that linked itself to
+  // the supervisor is reported through its down_msg as well.
+  if (!msg.reason || by_actor_.count(msg.source.id()) > 0)
     return;
-  }
+  log(log_level::info, "received exit " + describe(msg.reason)
+                         + " from actor " + std::to_string(msg.source.id())
+                         + ", shutting down");
+  begin_shutdown(std::move(msg.reason));
+  pump();
+}
+
+void supervisor_actor::on_down_msg(caf::down_msg& msg) {
+  auto found = by_actor_.find(msg.source.id());
+  if (found == by_actor_.end())
+    return;
 
   auto key = found->second;
   by_actor_.erase(found);
@@ -323,8 +331,8 @@ void supervisor_actor::on_ready_error(std::uint64_t key,
   if (awaiting_ready_ != key || children_.at(key).generation != generation)
     return;
   if (err != caf::sec::unexpected_message) {
-    // The child supervisor failed or is gone; its exit message is on the
-    // way through the link and decides what happens next.
+    // The child supervisor failed or is gone; its down message is on the
+    // way and decides what happens next.
     return;
   }
   awaiting_ready_.reset();
@@ -411,9 +419,9 @@ caf::result<caf::ok_atom> supervisor_actor::adopt(const caf::actor& handle) {
   c.generation = 1;
   c.dynamic = true;
   by_actor_.emplace(handle.id(), key);
-  // Linking to an actor that already exited delivers its exit message at
+  // Monitoring an actor that already exited delivers its down message at
   // once, so an adopted child that died in transit is still accounted for.
-  link_to(handle);
+  monitor(handle);
   log(log_level::info, "adopted child '" + c.name + "' (actor "
                          + std::to_string(handle.id()) + ")");
   children_.emplace(key, std::move(c));
@@ -662,9 +670,9 @@ caf::error supervisor_actor::start(std::uint64_t key) {
 
   c.handle = handle;
   by_actor_.emplace(handle.id(), key);
-  // Linking to an actor that already exited delivers its exit message at
+  // Monitoring an actor that already exited delivers its down message at
   // once, so a child that dies right after its start is not missed.
-  link_to(handle);
+  monitor(handle);
   publish(c);
   log(log_level::info, "started child '" + c.name + "' (actor "
                          + std::to_string(handle.id()) + ")");
