@@ -274,6 +274,49 @@ void stream_parser::reset() {
   stream_ended_ = false;
   failed_ = false;
   reset_requested_ = false;
+  suspend_requested_ = false;
+  root_namespaces_.clear();
+}
+
+void stream_parser::suspend() {
+  assert(parsing_ && "suspend() is only valid inside a handler");
+  if (!parsing_ || reset_requested_ || suspend_requested_) return;
+  suspend_requested_ = true;
+  reset_index_ = event_end_index();
+  XML_StopParser(expat_, XML_FALSE);
+}
+
+void stream_parser::continue_stream() {
+  // Expat cannot go on after a stop that is not resumable, and a resumable
+  // stop keeps the unparsed bytes inside expat. So a fresh instance gets an
+  // equivalent stream header, which the handler does not hear about, and
+  // the caller feeds the unparsed tail again.
+  std::string header = "<stream:stream";
+  for (auto& [prefix, uri] : root_namespaces_) {
+    header += prefix.empty() ? " xmlns='" : " xmlns:" + prefix + "='";
+    append_escaped_attribute(header, uri);
+    header += '\'';
+  }
+  header += '>';
+
+  destroy_expat();
+  create_expat();
+  fed_bytes_ = 0;
+  boundary_ = 0;
+  start_tag_end_ = 0;
+  reset_index_ = 0;
+  current_ = element{"", ""};
+  stack_.clear();
+  text_bytes_ = 0;
+  pending_namespace_declarations_ = 0;
+  pending_default_ns_.clear();
+  root_namespaces_.clear();
+  header_received_ = false;
+  suspend_requested_ = false;
+
+  replaying_ = true;
+  parse_slice(header);
+  replaying_ = false;
 }
 
 std::size_t stream_parser::buffered_bytes() const {
@@ -314,11 +357,15 @@ stream_parser::slice_outcome stream_parser::parse_slice(std::string_view slice) 
     parsing_ = false;
   }
 
-  if (reset_requested_) {
+  if (reset_requested_ || suspend_requested_) {
     // The bytes after the element whose handler asked for the reset belong
-    // to the next stream (or to TLS) and are not parsed here.
+    // to the next stream (or to TLS) and are not parsed here; after a
+    // suspension the caller feeds them again.
     unparsed_tail_ = static_cast<std::size_t>(fed_bytes_ - std::min(reset_index_, fed_bytes_));
-    reset();
+    if (reset_requested_)
+      reset();
+    else
+      continue_stream();
     return slice_outcome::reset;
   }
   if (failed_) return slice_outcome::failed;
@@ -396,6 +443,7 @@ void stream_parser::handle_namespace_declaration(const char* prefix, const char*
   if (stopped()) return;
   // Declarations are reported just before the start tag that carries them.
   if (!header_received_ && prefix == nullptr) pending_default_ns_ = uri != nullptr ? uri : "";
+  if (!header_received_) root_namespaces_.emplace_back(prefix != nullptr ? prefix : "", uri != nullptr ? uri : "");
   ++pending_namespace_declarations_;
 }
 
@@ -435,6 +483,11 @@ void stream_parser::start_stream(const char* name, const char** attrs) {
     return;
   }
 
+  // Everything before the end of the header, XML declaration included,
+  // counts against the byte limit.
+  auto end = event_end_index();
+  if (!check_byte_limit(end)) return;
+
   stream_header header;
   header.stream_ns = std::string{q.uri};
   header.default_ns = std::move(pending_default_ns_);
@@ -449,8 +502,8 @@ void stream_parser::start_stream(const char* name, const char** attrs) {
   }
 
   header_received_ = true;
-  boundary_ = event_end_index();
-  handler_.on_stream_header(header);
+  boundary_ = end;
+  if (!replaying_) handler_.on_stream_header(header);
 }
 
 void stream_parser::handle_start(const char* name, const char** attrs) {
@@ -487,6 +540,7 @@ void stream_parser::handle_start(const char* name, const char** attrs) {
 
 void stream_parser::handle_end(const char* name) {
   if (stopped()) return;
+  if (!check_byte_limit(event_end_index())) return;
   if (stack_.empty()) {
     stream_ended_ = true;
     handler_.on_stream_end();

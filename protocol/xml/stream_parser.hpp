@@ -27,14 +27,14 @@
 // to/version itself.
 //
 // Memory: expat allocates through a counting allocator (allocated_bytes()).
-// Measured idle size, after the stream header and between stanzas:
-// 6,184 bytes of expat heap plus sizeof(stream_parser) == 248, about 6.4 KB
-// per parser; glibc mallinfo2() over 1000 parsers agrees (6,561 bytes each,
-// including malloc headers). Measured by the test "idle parser memory" in
-// tests/xml/stream_parser_memory_test.cpp (g++ 12, glibc 2.36, x86-64,
-// expat 2.5.0 as patched by Debian 12). After a large stanza expat keeps its
-// grown input buffer, so a parser that has seen a 64 KB stanza can hold up
-// to about twice that until reset().
+// Measured idle size, after the stream header and one stanza: 11,006 bytes
+// of expat heap plus sizeof(stream_parser) == 336 bytes; glibc mallinfo2()
+// over 1000 parsers gives 12,504 bytes per parser, malloc overhead included.
+// Source: the test "idle_parser_memory" in
+// tests/xml/stream_parser_memory_test.cpp, Debug build without sanitizers,
+// g++ 12, glibc 2.36, x86-64, Debian 12's expat 2.5.0. Expat keeps its input
+// buffer at the largest size it needed (up to about 2x max_stanza_bytes
+// after an incomplete tag of that size) until reset().
 #pragma once
 
 #include <cstddef>
@@ -106,6 +106,14 @@ class stream_parser {
   // drop them (plaintext after <starttls/> must never be used).
   void reset();
 
+  // Stops parsing after the element whose handler calls this, without
+  // ending the stream: feed() returns true at once, unparsed_tail_bytes()
+  // tells how many of its bytes were not parsed, and the next feed()
+  // continues the same stream with them. A connection uses it when the
+  // answer to an element decides how the following bytes are read (TLS, a
+  // stream restart) or must come before them. Only valid inside a handler.
+  void suspend();
+
   // Bytes received since the end of the last complete top-level element
   // (or the stream header) that have not yet formed a complete element.
   std::size_t buffered_bytes() const;
@@ -115,7 +123,7 @@ class stream_parser {
   std::size_t peak_allocated_bytes() const { return heap_.peak; }
 
   // Bytes at the end of the last feed() that were skipped because a
-  // handler called reset().
+  // handler called reset() or suspend().
   std::size_t unparsed_tail_bytes() const { return unparsed_tail_; }
 
   bool failed() const { return failed_; }
@@ -142,6 +150,7 @@ class stream_parser {
   slice_outcome parse_slice(std::string_view slice);
   std::uint64_t event_end_index() const;
   void start_stream(const char* name, const char** attrs);
+  void continue_stream();
 
   stream_handler& handler_;
   parser_limits limits_;
@@ -167,6 +176,13 @@ class stream_parser {
   bool failed_ = false;
   bool parsing_ = false;  // inside XML_Parse, so handlers may be running
   bool reset_requested_ = false;
+  bool suspend_requested_ = false;
+  // Set while continue_stream() replays the stream header into a fresh
+  // expat instance; the handler hears nothing of it.
+  bool replaying_ = false;
+  // Namespace declarations of the stream header, as (prefix, URI) with an
+  // empty prefix for the default namespace, to rebuild it after suspend().
+  std::vector<std::pair<std::string, std::string>> root_namespaces_;
 };
 
 }  // namespace starling::xml
