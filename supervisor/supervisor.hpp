@@ -55,7 +55,7 @@ namespace starling::supervisor {
 // -- errors -------------------------------------------------------------------
 
 // Error codes of category "supervisor". Where a child is involved, the
-// error's context message holds its name and, if known, the cause as text.
+// error's context message contains its name and, if known, the cause as text.
 enum class supervisor_errc : std::uint8_t {
   // The supervisor restarted more than `intensity` times within `period` and
   // gave up. Its exit reason, seen by its parent.

@@ -35,7 +35,7 @@ using shutdown_timeout_atom = caf::atom_constant<caf::atom("suptimeout")>;
 enum class phase { starting, running, shutting_down };
 
 // One supervised actor and the spec it is started from. A static child keeps
-// its entry across restarts and after it stops for good; a dynamic child
+// its entry across restarts and after it stops for good. A dynamic child
 // (simple_one_for_one) loses its entry once it will not run again.
 struct child {
   std::string name;
@@ -57,7 +57,7 @@ struct pending_exit {
 };
 
 // One step of a start, restart or shutdown sequence. Steps run strictly one
-// after another; a step that waits (a stop, or the start of a child
+// after another. A step that waits (a stop, or the start of a child
 // supervisor) blocks the queue until its message arrives.
 struct action {
   enum class kind { start, stop, stop_all_dynamic };
@@ -620,8 +620,8 @@ void supervisor_actor::begin_shutdown(caf::error reason) {
   final_reason_ = std::move(reason);
   actions_.clear();
   pending_exits_.clear();
-  // A late answer of a child supervisor no longer matters: it is stopped
-  // with the others.
+  // A late reply of a child supervisor no longer matters, because it is
+  // stopped with the others.
   awaiting_ready_.reset();
 
   auto waiter_error = final_reason_ == supervisor_errc::start_failed

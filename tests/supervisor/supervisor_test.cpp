@@ -689,10 +689,83 @@ BOOST_AUTO_TEST_CASE(adopted_child_is_stopped_at_shutdown) {
   BOOST_TEST(events->count("start:template") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(adopt_during_shutdown_is_rejected) {
+  sup::child_spec connection;
+  connection.name = "connection";
+  connection.restart = sup::restart_type::temporary;
+  connection.shutdown = sup::infinity;
+  connection.start = start_worker(events, "template");
+  auto s = spawn(flags("connections",
+                       sup::restart_strategy::simple_one_for_one),
+                 {connection});
+
+  // A child that ignores its shutdown request keeps the supervisor in its
+  // shutdown phase until the test releases it.
+  auto hold = std::make_shared<std::atomic<bool>>(true);
+  auto stubborn = system.spawn(worker, events, "stubborn", hold);
+  sup::adopt_child(self, s, wait_limit, stubborn)
+    .receive([](caf::ok_atom) {},
+             [&](caf::error& err) { BOOST_FAIL(system.render(err)); });
+  self->send_exit(s, caf::exit_reason::user_shutdown);
+  BOOST_REQUIRE(events->wait_for("ignored:stubborn"));
+
+  auto late = system.spawn(worker, events, "late", flag_ptr{});
+  caf::error result;
+  sup::adopt_child(self, s, wait_limit, late)
+    .receive([](caf::ok_atom) {}, [&](caf::error& err) { result = err; });
+  BOOST_TEST(result == sup::supervisor_errc::shutting_down);
+  BOOST_TEST(events->wait_for("exit:late:user_shutdown"));
+
+  hold->store(false);
+  self->send(stubborn, stop_atom::value);
+  BOOST_TEST(exit_reason_of(s) == caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(failed_start_child_returns_error) {
+  sup::child_spec session;
+  session.name = "session";
+  session.start = [](caf::actor_system&, const caf::message&) -> caf::actor {
+    throw std::runtime_error("no such user");
+  };
+  auto s = spawn(flags("sessions", sup::restart_strategy::simple_one_for_one),
+                 {session});
+  caf::error result;
+  sup::start_child(self, s, wait_limit)
+    .receive([](caf::actor&) {}, [&](caf::error& err) { result = err; });
+  BOOST_TEST(result == sup::supervisor_errc::start_failed);
+  BOOST_TEST(count(s) == 0u);
+}
+
+// -- kill ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(killed_supervisor_kills_children) {
+  auto hold = std::make_shared<std::atomic<bool>>(true);
+  auto stubborn = worker_spec(events, "stubborn");
+  stubborn.start = start_worker(events, "stubborn", hold);
+  auto s = spawn(flags("root", sup::restart_strategy::one_for_one),
+                 {worker_spec(events, "a"), stubborn});
+  BOOST_REQUIRE(started(s));
+  auto watcher = caf::scoped_actor{system};
+  watcher->monitor(child(s, "a"));
+  watcher->monitor(child(s, "stubborn"));
+
+  self->send_exit(s, caf::exit_reason::kill);
+  BOOST_TEST(exit_reason_of(s) == caf::exit_reason::kill);
+  std::size_t killed = 0;
+  for (int i = 0; i < 2; ++i)
+    watcher->receive(
+      [&](caf::down_msg& msg) {
+        if (msg.reason == caf::exit_reason::kill)
+          ++killed;
+      },
+      caf::after(wait_limit) >> [] {});
+  BOOST_TEST(killed == 2u);
+}
+
 // -- concurrent exits ------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(exit_during_restart_is_handled) {
-  // `c` holds the rest_for_one restart after `b` in its stop phase. While it
+  // `c` blocks the rest_for_one restart after `b` in its stop phase. While it
   // waits, `a` crashes: that exit must lead to a second restart once the
   // first one has finished.
   auto hold = std::make_shared<std::atomic<bool>>(true);
