@@ -1,0 +1,28 @@
+// The protocol extensions this server implements, one row each, with the
+// version of the specification followed. Service discovery (XEP-0030)
+// builds its feature list from this table, so a feature is advertised
+// exactly when its row exists.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace starling::actors {
+
+struct feature_row {
+  std::string_view spec;    ///< "RFC 6120" or "XEP-0199".
+  std::string_view version; ///< Version of the specification followed.
+  std::string_view var;     ///< disco#info feature var; empty when none.
+};
+
+inline constexpr std::array implemented_features{
+  feature_row{"XEP-0030 Service Discovery", "2.5rc3", "http://jabber.org/protocol/disco#info"},
+  feature_row{"XEP-0030 Service Discovery", "2.5rc3", "http://jabber.org/protocol/disco#items"},
+  feature_row{"XEP-0077 In-Band Registration", "2.4", "jabber:iq:register"},
+  feature_row{"XEP-0092 Software Version", "1.1", "jabber:iq:version"},
+  feature_row{"XEP-0199 XMPP Ping", "2.0.1", "urn:xmpp:ping"},
+  feature_row{"XEP-0368 SRV records for XMPP over TLS", "1.1.0", ""},
+  feature_row{"XEP-0440 SASL Channel-Binding Type Capability", "0.4.1", ""},
+};
+
+} // namespace starling::actors

@@ -1,0 +1,242 @@
+#include "actors/router.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <functional>
+
+#include "actors/messages.hpp"
+#include "actors/server_context.hpp"
+#include "actors/server_iq.hpp"
+#include "protocol/jid/jid.hpp"
+#include "protocol/xml/namespaces.hpp"
+#include "protocol/xml/stanza_error.hpp"
+
+namespace starling::actors {
+
+namespace {
+
+enum class stanza_kind { message, presence, iq };
+enum class addressing { none, server, own_bare, local_bare, local_full, remote };
+
+constexpr std::size_t kind_count = 3;
+constexpr std::size_t addressing_count = 6;
+
+struct routed {
+  session_actor* self;
+  xml::element& stanza;
+  const std::optional<jid::jid>& to;
+};
+
+using route_handler = void (*)(routed&);
+
+void deliver(session_actor* self, const caf::actor& session, xml::element stanza) {
+  self->send(session, route_atom::value, std::move(stanza));
+}
+
+void bounce(routed& r, xml::stanza_error_condition condition) {
+  // RFC 6120 8.3.1: never answer an error with an error.
+  if (xml::is_error_stanza(r.stanza))
+    return;
+  r.self->send(r.self->state.connection, deliver_atom::value,
+               xml::make_error_reply(r.stanza, condition));
+}
+
+std::string_view message_type(const xml::element& stanza) {
+  return stanza.attr("type").value_or("normal");
+}
+
+bool account_exists(routed& r, const std::string& local) {
+  auto found = r.self->state.ctx->accounts->exists(local);
+  if (!found) {
+    spdlog::warn("session {}: account lookup of '{}' failed: {}", r.self->state.full, local,
+                 found.error().message());
+    return false;
+  }
+  return *found;
+}
+
+// RFC 6121 8.5.2: a message to a bare JID of a local account.
+void message_to_bare(routed& r) {
+  auto type = message_type(r.stanza);
+  if (type == "error")
+    return;
+  auto bare = r.to->bare_string();
+  if (!account_exists(r, r.to->local())) {
+    // RFC 6121 8.5.1: no such account.
+    if (type != "headline")
+      bounce(r, xml::stanza_error_condition::service_unavailable);
+    return;
+  }
+  if (type == "groupchat") {
+    // RFC 6121 8.5.2.1.3: groupchat to a bare JID of a user.
+    bounce(r, xml::stanza_error_condition::service_unavailable);
+    return;
+  }
+
+  // Resources with non-negative priority are eligible (RFC 6121 8.5.2.1);
+  // chat and normal go to those of the highest priority, headline to all.
+  auto entries = r.self->state.ctx->sessions.resources(bare);
+  std::erase_if(entries, [](const resource_entry& e) { return !e.available || e.priority < 0; });
+  if (entries.empty()) {
+    // TODO: store chat and normal messages offline (XEP-0160) instead of
+    // returning an error; until then the sender learns it was not delivered.
+    if (type != "headline")
+      bounce(r, xml::stanza_error_condition::service_unavailable);
+    return;
+  }
+  if (type != "headline") {
+    auto top = std::max_element(entries.begin(), entries.end(), [](auto& a, auto& b) {
+                 return a.priority < b.priority;
+               })->priority;
+    std::erase_if(entries, [top](const resource_entry& e) { return e.priority != top; });
+  }
+  for (auto& entry : entries)
+    deliver(r.self, entry.session, r.stanza);
+}
+
+// RFC 6121 8.5.3: a message to a full JID of a local account.
+void message_to_full(routed& r) {
+  auto entry = r.self->state.ctx->sessions.find(r.to->bare_string(), r.to->resource());
+  if (entry) {
+    deliver(r.self, entry->session, std::move(r.stanza));
+    return;
+  }
+  // RFC 6121 8.5.3.2.1: no such resource, so treat it as the bare JID,
+  // except groupchat, which gets an error, and errors, which are dropped.
+  auto type = message_type(r.stanza);
+  if (type == "error")
+    return;
+  if (type == "groupchat") {
+    bounce(r, xml::stanza_error_condition::service_unavailable);
+    return;
+  }
+  message_to_bare(r);
+}
+
+void message_to_server(routed& r) {
+  // RFC 6120 10.4.1: the server has no use for messages addressed to it.
+  if (message_type(r.stanza) != "error" && message_type(r.stanza) != "headline")
+    bounce(r, xml::stanza_error_condition::service_unavailable);
+}
+
+void message_to_self_bare(routed& r) {
+  message_to_bare(r);
+}
+
+void message_without_to(routed& r) {
+  // RFC 6120 10.3.1: a message without `to` goes to the sender's bare JID.
+  auto own = jid::jid::parse(r.self->state.bare);
+  routed own_routed{r.self, r.stanza, own};
+  message_to_bare(own_routed);
+}
+
+void to_remote(routed& r) {
+  // No federation yet: every other domain is unreachable (RFC 6120 8.3.3.16).
+  bounce(r, xml::stanza_error_condition::remote_server_not_found);
+}
+
+void iq_to_server(routed& r) {
+  handle_server_iq(r.self, std::move(r.stanza));
+}
+
+void iq_to_full(routed& r) {
+  auto entry = r.self->state.ctx->sessions.find(r.to->bare_string(), r.to->resource());
+  if (entry) {
+    deliver(r.self, entry->session, std::move(r.stanza));
+    return;
+  }
+  // RFC 6121 8.5.3.2.2: no such resource.
+  bounce(r, xml::stanza_error_condition::service_unavailable);
+}
+
+void iq_to_other_bare(routed& r) {
+  // RFC 6121 8.5.2: the server answers for the account. None of the
+  // account services (vcard, last activity) exists yet.
+  bounce(r, xml::stanza_error_condition::service_unavailable);
+}
+
+// Presence without `to` sets this resource's availability (RFC 6121 4.2).
+void presence_broadcast(routed& r) {
+  auto& st = r.self->state;
+  auto type = r.stanza.attr("type").value_or("");
+  if (type.empty()) {
+    int priority = 0;
+    if (auto element = r.stanza.child("priority", xml::ns::client)) {
+      try {
+        priority = std::clamp(std::stoi(element->text()), -128, 127);
+      } catch (const std::exception&) {
+        priority = 0;
+      }
+    }
+    st.available = true;
+    st.priority = priority;
+  } else if (type == "unavailable") {
+    st.available = false;
+  } else {
+    return;
+  }
+  st.ctx->sessions.set_presence(st.bare, st.resource, st.available, st.priority);
+  // TODO: broadcast to contacts and the user's other resources once rosters
+  // exist (RFC 6121 4.2.2); the sender gets its own presence back now.
+  r.self->send(st.connection, deliver_atom::value, std::move(r.stanza));
+}
+
+// Directed presence (RFC 6121 4.6) to a local user.
+void presence_directed(routed& r) {
+  if (!r.to->is_bare()) {
+    if (auto entry = r.self->state.ctx->sessions.find(r.to->bare_string(), r.to->resource()))
+      deliver(r.self, entry->session, std::move(r.stanza));
+    return;
+  }
+  for (auto& entry : r.self->state.ctx->sessions.resources(r.to->bare_string()))
+    if (entry.available)
+      deliver(r.self, entry.session, r.stanza);
+}
+
+void ignore(routed&) {
+}
+
+// The routing table: one handler per stanza kind and addressing.
+constexpr std::array<std::array<route_handler, addressing_count>, kind_count> routes{{
+  // none, server, own_bare, local_bare, local_full, remote
+  {message_without_to, message_to_server, message_to_self_bare, message_to_bare, message_to_full, to_remote},
+  {presence_broadcast, ignore, presence_directed, presence_directed, presence_directed, to_remote},
+  {iq_to_server, iq_to_server, iq_to_server, iq_to_other_bare, iq_to_full, to_remote},
+}};
+
+stanza_kind kind_of(const xml::element& stanza) {
+  if (stanza.name() == "message")
+    return stanza_kind::message;
+  if (stanza.name() == "presence")
+    return stanza_kind::presence;
+  return stanza_kind::iq;
+}
+
+addressing addressing_of(const session_state& st, const std::optional<jid::jid>& to) {
+  if (!to)
+    return addressing::none;
+  if (!st.ctx->is_local_domain(to->domain()))
+    return addressing::remote;
+  if (to->local().empty())
+    return addressing::server; // a domain JID, with or without resource
+  if (to->bare_string() == st.bare)
+    return to->is_bare() ? addressing::own_bare : addressing::local_full;
+  return to->is_bare() ? addressing::local_bare : addressing::local_full;
+}
+
+} // namespace
+
+void route_from_client(session_actor* self, xml::element stanza) {
+  std::optional<jid::jid> to;
+  if (auto text = stanza.attr("to"))
+    to = jid::jid::parse(*text);
+  auto kind = kind_of(stanza);
+  auto address = addressing_of(self->state, to);
+  routed r{self, stanza, to};
+  routes[static_cast<std::size_t>(kind)][static_cast<std::size_t>(address)](r);
+}
+
+} // namespace starling::actors

@@ -1,0 +1,223 @@
+#include "actors/server_iq.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <string_view>
+#include <unordered_map>
+
+#include "actors/features.hpp"
+#include "actors/messages.hpp"
+#include "actors/server_context.hpp"
+#include "actors/workers.hpp"
+#include "protocol/jid/jid.hpp"
+#include "protocol/sasl/saslprep.hpp"
+#include "protocol/xml/namespaces.hpp"
+#include "protocol/xml/stanza_error.hpp"
+
+#ifndef STARLING_VERSION
+#define STARLING_VERSION "0.0.0"
+#endif
+
+namespace starling::actors {
+
+namespace {
+
+using iq_handler = void (*)(session_actor*, xml::element&, const xml::element& payload);
+
+void reply(session_actor* self, xml::element response) {
+  self->send(self->state.connection, deliver_atom::value, std::move(response));
+}
+
+xml::element result_for(const xml::element& iq) {
+  xml::element response{"iq", std::string{xml::ns::client}};
+  response.set_attr("type", "result");
+  if (auto id = iq.attr("id"))
+    response.set_attr("id", std::string{*id});
+  // The reply comes from where the request went (RFC 6120 8.2.3).
+  if (auto to = iq.attr("to"))
+    response.set_attr("from", std::string{*to});
+  if (auto from = iq.attr("from"))
+    response.set_attr("to", std::string{*from});
+  return response;
+}
+
+void fail(session_actor* self, const xml::element& iq, xml::stanza_error_condition condition) {
+  reply(self, xml::make_error_reply(iq, condition));
+}
+
+// XEP-0199: a ping is answered with an empty result.
+void handle_ping(session_actor* self, xml::element& iq, const xml::element&) {
+  if (iq.attr("type") != "get") {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+  reply(self, result_for(iq));
+}
+
+// RFC 3921 3: the legacy session establishment, now a no-op.
+void handle_session(session_actor* self, xml::element& iq, const xml::element&) {
+  reply(self, result_for(iq));
+}
+
+// XEP-0030 3.1: identity and features from the implemented-features table.
+void handle_disco_info(session_actor* self, xml::element& iq, const xml::element& payload) {
+  if (iq.attr("type") != "get") {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+  if (payload.attr("node")) {
+    fail(self, iq, xml::stanza_error_condition::item_not_found);
+    return;
+  }
+  auto response = result_for(iq);
+  auto& query = response.add_child({"query", std::string{xml::ns::disco_info}});
+  query.add_child({"identity", std::string{xml::ns::disco_info}})
+    .set_attr("category", "server")
+    .set_attr("type", "im")
+    .set_attr("name", "Starling");
+  for (auto& row : implemented_features)
+    if (!row.var.empty())
+      query.add_child({"feature", std::string{xml::ns::disco_info}})
+        .set_attr("var", std::string{row.var});
+  reply(self, std::move(response));
+}
+
+void handle_disco_items(session_actor* self, xml::element& iq, const xml::element& payload) {
+  if (iq.attr("type") != "get") {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+  auto response = result_for(iq);
+  response.add_child({"query", std::string{xml::ns::disco_items}});
+  reply(self, std::move(response));
+}
+
+// XEP-0092: name and version; the operating system is not disclosed.
+void handle_version(session_actor* self, xml::element& iq, const xml::element&) {
+  if (iq.attr("type") != "get") {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+  auto response = result_for(iq);
+  auto& query = response.add_child({"query", std::string{xml::ns::version}});
+  query.add_child({"name", std::string{xml::ns::version}}).add_text("Starling");
+  query.add_child({"version", std::string{xml::ns::version}}).add_text(STARLING_VERSION);
+  reply(self, std::move(response));
+}
+
+// Commits an account change and answers the iq once it is durable.
+void commit_account_change(session_actor* self, xml::element iq,
+                           store::expected<store::write_batch> batch, bool removal) {
+  auto& st = self->state;
+  if (!batch) {
+    spdlog::warn("session {}: account change failed: {}", st.full, batch.error().message());
+    fail(self, iq, xml::stanza_error_condition::internal_server_error);
+    return;
+  }
+  self->request(st.ctx->writer(), store_request_timeout, std::move(*batch))
+    .then([self, iq, removal](const store::status& status) {
+      auto& st = self->state;
+      if (!status.ok()) {
+        spdlog::warn("session {}: account change failed: {}", st.full, status.message());
+        fail(self, iq, xml::stanza_error_condition::internal_server_error);
+        return;
+      }
+      reply(self, result_for(iq));
+      if (!removal) {
+        spdlog::info("session {}: password changed", st.full);
+        return;
+      }
+      // XEP-0077 3.2: every stream of a removed account ends.
+      spdlog::info("session {}: account removed", st.full);
+      for (auto& entry : st.ctx->sessions.resources(st.bare))
+        self->send(entry.session, close_atom::value, xml::stream_error_condition::not_authorized);
+    }, [self, iq](const caf::error& error) {
+      spdlog::warn("session {}: writer failed: {}", self->state.full, caf::to_string(error));
+      fail(self, iq, xml::stanza_error_condition::internal_server_error);
+    });
+}
+
+// XEP-0077 3.2 and 3.3: account removal and password change in-band.
+void handle_register(session_actor* self, xml::element& iq, const xml::element& payload) {
+  auto& st = self->state;
+  auto type = iq.attr("type").value_or("");
+  if (type == "get") {
+    auto response = result_for(iq);
+    auto& query = response.add_child({"query", std::string{xml::ns::iq_register}});
+    query.add_child({"registered", std::string{xml::ns::iq_register}});
+    query.add_child({"username", std::string{xml::ns::iq_register}}).add_text(st.local);
+    reply(self, std::move(response));
+    return;
+  }
+  if (type != "set") {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+
+  auto accounts = st.ctx->accounts;
+  auto user = st.local;
+  if (payload.child("remove", xml::ns::iq_register)) {
+    commit_account_change(self, std::move(iq), accounts->make_remove(user), true);
+    return;
+  }
+
+  auto name = payload.child("username", xml::ns::iq_register);
+  auto password_element = payload.child("password", xml::ns::iq_register);
+  if (password_element == nullptr) {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+  if (name != nullptr && jid::nodeprep(name->text()) != user) {
+    // Only one's own password can be changed.
+    fail(self, iq, xml::stanza_error_condition::not_allowed);
+    return;
+  }
+  auto password = sasl::saslprep(password_element->text(), sasl::saslprep_mode::stored);
+  if (!password) {
+    fail(self, iq, xml::stanza_error_condition::not_acceptable);
+    return;
+  }
+  // Key derivation takes milliseconds, so it runs in a worker.
+  run_in_worker(self, [accounts, user, password = *password] {
+    return accounts->make_change_password(user, password);
+  }, [self, iq](store::expected<store::write_batch>& batch) {
+    commit_account_change(self, iq, std::move(batch), false);
+  }, [self, iq](const caf::error& error) {
+    spdlog::warn("session {}: password worker failed: {}", self->state.full,
+                 caf::to_string(error));
+    fail(self, iq, xml::stanza_error_condition::internal_server_error);
+  });
+}
+
+const std::unordered_map<std::string_view, iq_handler>& handlers() {
+  static const std::unordered_map<std::string_view, iq_handler> table{
+    {xml::ns::ping, handle_ping},
+    {xml::ns::session, handle_session},
+    {xml::ns::disco_info, handle_disco_info},
+    {xml::ns::disco_items, handle_disco_items},
+    {xml::ns::version, handle_version},
+    {xml::ns::iq_register, handle_register},
+  };
+  return table;
+}
+
+} // namespace
+
+void handle_server_iq(session_actor* self, xml::element iq) {
+  auto type = iq.attr("type").value_or("");
+  if (type == "result" || type == "error")
+    return;
+  auto children = iq.child_elements();
+  // The connection checked that get and set carry exactly one payload.
+  auto& payload = *children.front();
+  auto handler = handlers().find(payload.xmlns());
+  if (handler == handlers().end()) {
+    fail(self, iq, xml::stanza_error_condition::service_unavailable);
+    return;
+  }
+  auto payload_copy = payload;
+  handler->second(self, iq, payload_copy);
+}
+
+} // namespace starling::actors
