@@ -115,16 +115,26 @@ void write_attributes(std::string& out, const element& e) {
   }
 }
 
+// Returns the prefix for namespaces that are written with a fixed prefix
+// instead of a default namespace declaration: the stream namespace, whose
+// prefix the stream header declares, and the XML namespace, which must not
+// be declared at all (Namespaces in XML 1.0 section 3).
+std::string_view fixed_prefix(std::string_view ns) {
+  if (ns == stream_namespace) return "stream:";
+  if (ns == xml_namespace) return "xml:";
+  return {};
+}
+
 void write_element(std::string& out, const element& e, std::string_view inherited_ns) {
-  // Stream-level elements (features, error) use the prefix that the stream
-  // header declares, and leave the content namespace of their children as is.
-  bool stream_level = e.xmlns() == stream_namespace;
-  std::string_view children_ns = stream_level ? inherited_ns : std::string_view{e.xmlns()};
+  // A prefixed element leaves the default namespace of its children as is.
+  auto prefix = fixed_prefix(e.xmlns());
+  bool prefixed = !prefix.empty();
+  std::string_view children_ns = prefixed ? inherited_ns : std::string_view{e.xmlns()};
 
   out.push_back('<');
-  if (stream_level) out.append("stream:");
+  out.append(prefix);
   out.append(e.name());
-  if (!stream_level && e.xmlns() != inherited_ns) {
+  if (!prefixed && e.xmlns() != inherited_ns) {
     out.append(" xmlns='");
     append_escaped_attribute(out, e.xmlns());
     out.push_back('\'');
@@ -144,7 +154,7 @@ void write_element(std::string& out, const element& e, std::string_view inherite
     }
   }
   out.append("</");
-  if (stream_level) out.append("stream:");
+  out.append(prefix);
   out.append(e.name());
   out.push_back('>');
 }

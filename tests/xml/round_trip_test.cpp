@@ -13,7 +13,8 @@ using starling::xml::test::recording_handler;
 namespace {
 
 const char* const names[] = {"message", "body", "x", "item", "query", "a-b", "c.d", "e_f"};
-const char* const namespaces[] = {"jabber:client", "urn:xmpp:a", "urn:xmpp:b", "", "http://x/?a=1&b='2'"};
+const char* const namespaces[] = {"jabber:client", "urn:xmpp:a", "urn:xmpp:b", "", "http://x/?a=1&b='2'",
+                                  "http://www.w3.org/XML/1998/namespace"};
 const char* const attribute_names[] = {"to", "from", "id", "type", "xml:lang", "{urn:attr}q", "{urn:other}q"};
 const char* const fragments[] = {"hi", " ", "&", "<", ">", "\"", "'", "\t", "\n", "\r", "\r\n", "]]>",
                                  "\xC3\xBC", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "&amp;", "x y"};

@@ -78,4 +78,12 @@ BOOST_AUTO_TEST_CASE(stream_namespace_uses_stream_prefix) {
              "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><ver/></stream:features>");
 }
 
+BOOST_AUTO_TEST_CASE(xml_namespace_element_uses_xml_prefix) {
+  // The XML namespace must never be declared, so such an element keeps the
+  // predeclared prefix and its children keep the outer default namespace.
+  element e{"foo", "http://www.w3.org/XML/1998/namespace"};
+  e.add_child(element{"bar", "jabber:client"});
+  BOOST_TEST(serialize(e) == "<xml:foo><bar/></xml:foo>");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

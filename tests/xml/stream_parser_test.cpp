@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -356,6 +357,39 @@ BOOST_AUTO_TEST_CASE(reset_from_handler_with_byte_feeding) {
   for (char c : input) BOOST_REQUIRE(p.feed(std::string_view{&c, 1}));
   BOOST_TEST(h.elements.size() == 2u);
   BOOST_TEST(h.errors.empty());
+}
+
+// A handler that suspends the parser on <auth/>, as the connection does
+// while it verifies credentials before reading further.
+struct suspending_handler : recording_handler {
+  stream_parser* parser = nullptr;
+  void on_element(element&& e) override {
+    bool auth = e.name() == "auth";
+    recording_handler::on_element(std::move(e));
+    if (auth) parser->suspend();
+  }
+};
+
+BOOST_AUTO_TEST_CASE(suspend_keeps_stream_for_refed_tail) {
+  suspending_handler h;
+  stream_parser p{h, {}};
+  h.parser = &p;
+  std::string tail = "<presence/><message xmlns:x='urn:x'><x:y/></message>";
+  BOOST_TEST(p.feed(with_header("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>") + tail));
+  BOOST_TEST(h.elements.size() == 1u);
+  BOOST_TEST(p.unparsed_tail_bytes() == tail.size());
+  BOOST_TEST(p.header_received());
+
+  // The caller feeds the tail again; the stream goes on without a second
+  // header event and with the same content namespace.
+  BOOST_TEST(p.feed(tail));
+  BOOST_TEST(h.errors.empty());
+  BOOST_REQUIRE(h.elements.size() == 3u);
+  BOOST_TEST(h.elements[1].name() == "presence");
+  BOOST_TEST(h.elements[1].xmlns() == "jabber:client");
+  BOOST_TEST(h.elements[2].child("y", "urn:x") != nullptr);
+  BOOST_TEST(std::count_if(h.events.begin(), h.events.end(),
+                           [](const std::string& e) { return e.rfind("header", 0) == 0; }) == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
