@@ -162,6 +162,17 @@ void c2s_connection::handle_auth(const xml::element& auth) {
     return verified && *verified;
   };
 
+  // RFC 6120 6.3.8: an authzid is accepted only when it names the
+  // authenticated account itself, compared in normalised form.
+  source.authorize = [domain = host](std::string_view authcid, std::string_view authzid) {
+    if (authzid.empty())
+      return true;
+    auto requested = jid::jid::parse(authzid);
+    auto user = jid::nodeprep(authcid);
+    return requested && user && requested->is_bare() && requested->local() == *user
+           && requested->domain() == domain;
+  };
+
   auto config = ctx->sasl;
   config.domain = host;
   sasl_mechanism = sasl::make_mechanism(mechanism_name, info, source, config);

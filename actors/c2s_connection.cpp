@@ -180,6 +180,18 @@ void c2s_connection::on_plaintext(std::string_view bytes) {
   // rest of this read then goes to TLS, to a fresh parser after a stream
   // restart, or waits in held_input; the old parser never sees it.
   while (!bytes.empty() && state != stream_state::closed) {
+    // COMPAT: go-xmpp (go-sendxmpp 0.5) ends every element with a newline,
+    // also the one before a restarted stream's XML declaration, which must be
+    // the first byte of a stream. Whitespace before a stream header is
+    // dropped instead of failing the stream.
+    if (skip_leading_whitespace) {
+      auto first = bytes.find_first_not_of(" \t\r\n");
+      if (first == std::string_view::npos)
+        return;
+      bytes.remove_prefix(first);
+      skip_leading_whitespace = false;
+    }
+
     pending_transition = after_element::nothing;
     parser_suspended = false;
     if (!parser->feed(bytes) || !parser_suspended)
@@ -205,6 +217,7 @@ bool c2s_connection::apply_transition(std::string_view rest) {
       return false;
     case after_element::restart_stream:
       parser->reset();
+      skip_leading_whitespace = true;
       return true;
   }
   return true;
@@ -226,9 +239,16 @@ void c2s_connection::suspend_parser() {
 }
 
 void c2s_connection::begin_tls(std::string_view ciphertext_after_request) {
+  // COMPAT: go-xmpp (go-sendxmpp 0.5) writes a newline after <starttls/>.
+  // A TLS record never starts with XML whitespace, so dropping it cannot
+  // eat a byte of the handshake.
+  auto first = ciphertext_after_request.find_first_not_of(" \t\r\n");
+  ciphertext_after_request.remove_prefix(std::min(first, ciphertext_after_request.size()));
+
   tls = std::make_unique<tls::tls_session>(ctx->tls.current());
   secured = true;
   parser->reset();
+  skip_leading_whitespace = true;
   header_sent = false;
   state = stream_state::wait_for_stream;
   if (!ciphertext_after_request.empty())

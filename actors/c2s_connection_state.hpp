@@ -128,6 +128,7 @@ public:
 
   after_element pending_transition = after_element::nothing;
   bool parser_suspended = false;
+  bool skip_leading_whitespace = false;
   bool busy = false;
   std::string held_input;
 
