@@ -102,13 +102,13 @@ class stream_parser {
   // success (RFC 6120 section 4.3.3), and clears a reported error. When
   // called from inside a handler callback, the reset happens when that
   // callback returns, and the rest of the bytes of that feed() call are not
-  // parsed: unparsed_tail_bytes() tells how many, so the connection can
+  // parsed, and unparsed_tail_bytes() returns how many, so the connection can
   // drop them (plaintext after <starttls/> must never be used).
   void reset();
 
   // Stops parsing after the element whose handler calls this, without
   // ending the stream: feed() returns true at once, unparsed_tail_bytes()
-  // tells how many of its bytes were not parsed, and the next feed()
+  // returns how many of its bytes were not parsed, and the next feed()
   // continues the same stream with them. A connection uses it when the
   // answer to an element decides how the following bytes are read (TLS, a
   // stream restart) or must come before them. Only valid inside a handler.
