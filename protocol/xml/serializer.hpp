@@ -2,9 +2,10 @@
 //
 // Writes an element as XML text for the wire. The xmlns declaration is
 // omitted where an element is in the namespace inherited from its parent.
-// The top element inherits `default_ns`, the stream's content namespace. Elements in the stream namespace are written with the
-// `stream:` prefix that the stream header declares, and elements in the XML
-// namespace with the predeclared `xml:` prefix. Attributes named
+// The top element inherits `default_ns`, the stream's content namespace.
+// Elements in the stream namespace are written with the `stream:` prefix
+// that the stream header declares, and elements in the XML namespace with
+// the predeclared `xml:` prefix. Attributes named
 // "{uri}local" get a generated prefix declared on the same element.
 //
 // Text and attribute values are escaped, and any byte sequence that is not
