@@ -382,6 +382,7 @@ class RawClient:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=connect_timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.tls = None
+        self.trickle = False      # with TCP_NODELAY each byte is its own segment
         self.closed = False
         self.received = b""        # every plaintext byte received, for checks on order
         self.stream_attributes = None
@@ -407,8 +408,13 @@ class RawClient:
     # -- transport --
 
     def send(self, data):
+        """Send data, one byte per write when self.trickle is set."""
         if isinstance(data, str):
             data = data.encode()
+        if self.trickle and len(data) > 1:
+            for index in range(len(data)):
+                self.send(data[index:index + 1])
+            return
         if self.tls is None:
             self.sock.sendall(data)
             return
@@ -531,6 +537,24 @@ class RawClient:
                 continue
             self._feed(data)
         return self._queue.pop(0)
+
+    def read_raw_until(self, pattern, timeout=READ_DEADLINE):
+        """Read without parsing until the received bytes match a regex; return the match.
+
+        For replies that span stream restarts, which one XML parser cannot
+        follow. Do not mix with the parsing readers on the same stream.
+        """
+        compiled = re.compile(pattern, re.S)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = compiled.search(self.received)
+            if match:
+                return match
+            data = self._recv(deadline)
+            if not data:
+                raise StreamClosed("connection closed before a match for "
+                                   f"{pattern!r}: {self.received!r}")
+            self.received += data
 
     def read_header(self, timeout=READ_DEADLINE):
         kind, value = self.next_event(timeout)
