@@ -25,6 +25,7 @@ store::options store_options(const config& cfg) {
 
 std::variant<tls::context_config, std::string> prepare_certificates(const config& cfg) {
   tls::context_config out;
+  out.min_version = cfg.tls.min_version == "1.3" ? tls::tls_version::v1_3 : tls::tls_version::v1_2;
   auto tls_dir = fs::path{cfg.server.data_dir} / "tls";
   for (auto& host : cfg.server.hosts) {
     auto configured = std::find_if(cfg.tls.certificates.begin(), cfg.tls.certificates.end(),

@@ -82,8 +82,9 @@ SSL_CTX* make_host_ctx(const host_certificate& host, const context_config& confi
     return nullptr;
   };
 
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-    return fail("setting TLS 1.2 as the minimum version failed");
+  auto minimum = config.min_version == tls_version::v1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+  if (SSL_CTX_set_min_proto_version(ctx, minimum) != 1)
+    return fail("setting the minimum TLS version failed");
   if (SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1)
     return fail("setting the TLS 1.2 cipher list failed");
 

@@ -26,6 +26,10 @@ struct host_certificate {
   std::string private_key_path; ///< PEM private key for the leaf.
 };
 
+/// The oldest protocol version a context accepts. TLS 1.0 and 1.1 are
+/// never accepted.
+enum class tls_version { v1_2, v1_3 };
+
 struct context_config {
   /// The first entry is the default host, used when the client sends no SNI
   /// or a name that matches no entry. Must not be empty.
@@ -33,6 +37,7 @@ struct context_config {
   /// SSL_MODE_RELEASE_BUFFERS: frees the read and write buffers of idle
   /// sessions. Off only to measure its effect.
   bool release_buffers = true;
+  tls_version min_version = tls_version::v1_2;
 };
 
 class tls_context;
