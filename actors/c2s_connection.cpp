@@ -19,14 +19,15 @@ namespace starling::actors {
 namespace {
 
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using hibernate_atom = caf::atom_constant<caf::atom("hibernate")>;
 
-// Stream restarts and TLS are the only moments that change how the bytes
-// after an element are read; everything else keeps the parser going.
+// RFC 6120 4.7.5: the major version must be 1 or higher.
 bool starts_with_version_one(std::string_view version) {
-  auto dot = version.find('.');
-  auto major = version.substr(0, dot);
-  return !major.empty() && major.find_first_not_of("0123456789") == std::string_view::npos
-         && major != "0" && major.find_first_not_of('0') != std::string_view::npos;
+  auto major = version.substr(0, version.find('.'));
+  if (major.empty() || major.size() > 9
+      || major.find_first_not_of("0123456789") != std::string_view::npos)
+    return false;
+  return std::stoi(std::string{major}) >= 1;
 }
 
 std::string hex(std::string_view raw) {
@@ -136,6 +137,17 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       reading_halted = false;
       self->trigger(hdl);
     },
+    [this](hibernate_atom) {
+      hibernate_pending = false;
+      auto idle_for = std::chrono::steady_clock::now() - last_input;
+      auto limit = std::chrono::milliseconds{ctx->config.c2s.hibernate_after_ms};
+      if (idle_for < limit) {
+        schedule_hibernation(limit - idle_for);
+        return;
+      }
+      if (state != stream_state::closed && !busy)
+        parser->hibernate();
+    },
   };
 }
 
@@ -144,6 +156,9 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
 void c2s_connection::on_bytes(std::string_view bytes) {
   if (state == stream_state::closed)
     return;
+  last_input = std::chrono::steady_clock::now();
+  if (!hibernate_pending && ctx->config.c2s.hibernate_after_ms > 0)
+    schedule_hibernation(std::chrono::milliseconds{ctx->config.c2s.hibernate_after_ms});
   if (!charge_rate_limit(bytes.size()))
     return;
   if (!tls) {
@@ -317,6 +332,15 @@ void c2s_connection::arm_timer(std::chrono::seconds timeout) {
   self->delayed_send(self, timeout, timeout_atom::value, timer_generation);
 }
 
+void c2s_connection::schedule_hibernation(std::chrono::steady_clock::duration delay) {
+  // One pending timer per connection at most; it re-arms itself while
+  // input keeps arriving, so a busy connection costs no timer per read.
+  hibernate_pending = true;
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(delay) +
+                             std::chrono::milliseconds{1},
+                     hibernate_atom::value);
+}
+
 bool c2s_connection::charge_rate_limit(std::size_t bytes) {
   auto limit = ctx->config.c2s.max_bytes_per_second;
   if (limit == 0)
@@ -427,7 +451,8 @@ void c2s_connection::send_features() {
     features.add_child({"register", std::string{xml::ns::register_feature}});
   if (state == stream_state::wait_for_bind) {
     features.add_child({"bind", std::string{xml::ns::bind}});
-    // RFC 6121 and the 2011 session draft: advertised as optional for old clients.
+    // RFC 3921 3 required session establishment and RFC 6121 dropped it;
+    // advertising it as optional serves clients of both eras.
     features.add_child({"session", std::string{xml::ns::session}})
       .add_child({"optional", std::string{xml::ns::session}});
   }

@@ -69,6 +69,7 @@ private:
   void close_socket();
   void arm_timer(std::chrono::seconds timeout);
   bool charge_rate_limit(std::size_t bytes);
+  void schedule_hibernation(std::chrono::steady_clock::duration delay);
 
   // -- stream level (c2s_connection.cpp) --
 
@@ -136,6 +137,10 @@ public:
   std::uint64_t timer_generation = 0;
   /// Exit reason of this actor: normal, or the supervisor's shutdown request.
   caf::error quit_reason;
+
+  // Idle parser release (c2s.hibernate_after_ms).
+  std::chrono::steady_clock::time_point last_input{};
+  bool hibernate_pending = false;
 
   // Token bucket for c2s.max_bytes_per_second.
   double rate_tokens = 0;

@@ -64,6 +64,7 @@ struct config {
     std::uint32_t auth_timeout_s = 60;
     conflict_policy resource_conflict = conflict_policy::replace;
     std::uint32_t max_bytes_per_second = 0;
+    std::uint32_t hibernate_after_ms = 1000;
     limits_section limits;
   } c2s;
 

@@ -275,6 +275,7 @@ void stream_parser::reset() {
   failed_ = false;
   reset_requested_ = false;
   suspend_requested_ = false;
+  hibernating_ = false;
   root_namespaces_.clear();
 }
 
@@ -284,6 +285,15 @@ void stream_parser::suspend() {
   suspend_requested_ = true;
   reset_index_ = event_end_index();
   XML_StopParser(expat_, XML_FALSE);
+}
+
+bool stream_parser::hibernate() {
+  if (parsing_ || failed_ || hibernating_ || !header_received_ || stream_ended_ ||
+      buffered_bytes() != 0)
+    return false;
+  destroy_expat();
+  hibernating_ = true;
+  return true;
 }
 
 void stream_parser::continue_stream() {
@@ -327,6 +337,10 @@ bool stream_parser::feed(std::string_view bytes) {
   assert(!parsing_ && "feed() must not be called from a handler");
   unparsed_tail_ = 0;
   if (failed_) return false;
+  if (hibernating_) {
+    hibernating_ = false;
+    continue_stream();
+  }
   if (expat_ == nullptr) {
     fail(stream_error_condition::resource_constraint, "cannot allocate the XML parser");
     return false;

@@ -114,6 +114,13 @@ class stream_parser {
   // stream restart) or must come before them. Only valid inside a handler.
   void suspend();
 
+  // Frees expat's memory while the stream is idle between stanzas; the
+  // next feed() rebuilds it with the same stream header. Returns false, and
+  // keeps everything, when an element is partly received, after an error
+  // or inside a handler.
+  bool hibernate();
+  bool hibernating() const { return hibernating_; }
+
   // Bytes received since the end of the last complete top-level element
   // (or the stream header) that have not yet formed a complete element.
   std::size_t buffered_bytes() const;
@@ -177,6 +184,7 @@ class stream_parser {
   bool parsing_ = false;  // inside XML_Parse, so handlers may be running
   bool reset_requested_ = false;
   bool suspend_requested_ = false;
+  bool hibernating_ = false;
   // Set while continue_stream() replays the stream header into a fresh
   // expat instance; the handler hears nothing of it.
   bool replaying_ = false;

@@ -392,4 +392,47 @@ BOOST_AUTO_TEST_CASE(suspend_keeps_stream_for_refed_tail) {
                            [](const std::string& e) { return e.rfind("header", 0) == 0; }) == 1);
 }
 
+BOOST_AUTO_TEST_CASE(hibernated_parser_frees_expat_and_continues) {
+  recording_handler h;
+  stream_parser p{h, {}};
+  BOOST_TEST(p.feed(with_header("<x:a xmlns:x='urn:x'/>")));
+  BOOST_TEST(p.allocated_bytes() > 0u);
+  BOOST_TEST(p.hibernate());
+  BOOST_TEST(p.hibernating());
+  BOOST_TEST(p.allocated_bytes() == 0u);
+
+  // The next input continues the same stream: no second header event, the
+  // same content namespace, and prefixes declared on the header still work.
+  BOOST_TEST(p.feed("<presence/><message><body>after</body></message>"));
+  BOOST_TEST(!p.hibernating());
+  BOOST_TEST(h.errors.empty());
+  BOOST_REQUIRE(h.elements.size() == 3u);
+  BOOST_TEST(h.elements[1].xmlns() == "jabber:client");
+  BOOST_TEST(h.elements[2].child("body", "jabber:client")->text() == "after");
+  BOOST_TEST(std::count_if(h.events.begin(), h.events.end(),
+                           [](const std::string& e) { return e.rfind("header", 0) == 0; }) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(hibernate_keeps_partial_element) {
+  recording_handler h;
+  stream_parser p{h, {}};
+  BOOST_TEST(p.feed(with_header("<message><body>half")));
+  BOOST_TEST(!p.hibernate());
+  BOOST_TEST(p.feed(" done</body></message>"));
+  BOOST_REQUIRE(h.elements.size() == 1u);
+  BOOST_TEST(h.elements[0].child("body", "jabber:client")->text() == "half done");
+}
+
+BOOST_AUTO_TEST_CASE(hibernated_parser_still_enforces_limits) {
+  recording_handler h;
+  parser_limits limits;
+  limits.max_depth = 2;
+  stream_parser p{h, limits};
+  BOOST_TEST(p.feed(std::string{client_header}));
+  BOOST_TEST(p.hibernate());
+  BOOST_TEST(!p.feed("<a><b><c/></b></a>"));
+  BOOST_REQUIRE(h.errors.size() == 1u);
+  BOOST_TEST((h.errors[0] == stream_error_condition::policy_violation));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
