@@ -8,6 +8,7 @@ and SCRAM, bind) that tests can also send what a correct client never would.
 The binaries come from the environment: STARLINGD and STARLINGCTL.
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -838,11 +839,13 @@ class ScramClient:
 def tls_server_end_point(der_certificate):
     """Return the tls-server-end-point binding (RFC 5929 4.1) of a certificate.
 
-    RFC 5929 uses the certificate's signature hash, with SHA-256 in place of
-    MD5 and SHA-1. The self-signed certificates here are signed with
-    SHA-256, which the caller checks with certificate_signature_hash().
+    The hash is the one of the certificate's signature, with SHA-256 in
+    place of MD5 and SHA-1.
     """
-    return hashlib.sha256(der_certificate).digest()
+    name = certificate_signature_hash(der_certificate)
+    if name not in ("sha384", "sha512"):
+        name = "sha256"
+    return hashlib.new(name, der_certificate).digest()
 
 
 def certificate_signature_hash(der_certificate):
@@ -893,3 +896,73 @@ class SharedServerCase(unittest.TestCase):
             if server is not None:
                 server.dump_log()
         return outcome
+
+
+# -- slixmpp -------------------------------------------------------------------
+
+
+def run_async(coroutine, timeout=60):
+    """Run a coroutine on a fresh event loop with an overall deadline."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+    finally:
+        # slixmpp leaves reader tasks behind; end them before the loop closes.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def slixmpp_online(jid, password, port, direct_tls=False, sasl_mech=None, timeout=15):
+    """Return a slixmpp client that has started its session on port.
+
+    Certificate checks are off because the server uses a self-signed
+    certificate. Authentication failure raises AssertionError.
+    """
+    import slixmpp
+
+    client = slixmpp.ClientXMPP(jid, password, sasl_mech=sasl_mech)
+    client.ssl_context = client_tls_context()
+    started = asyncio.get_running_loop().create_future()
+
+    def settle(value):
+        if not started.done():
+            if isinstance(value, Exception):
+                started.set_exception(value)
+            else:
+                started.set_result(value)
+
+    client.add_event_handler("session_start", lambda _event: settle(True))
+    client.add_event_handler("failed_all_auth",
+                             lambda _event: settle(AssertionError(f"{jid}: authentication failed")))
+    client.add_event_handler("disconnected",
+                             lambda _event: settle(AssertionError(f"{jid}: disconnected")))
+    client.connect(("127.0.0.1", port), use_ssl=direct_tls, force_starttls=not direct_tls)
+    await asyncio.wait_for(started, timeout)
+    return client
+
+
+async def slixmpp_next_message(client, timeout=15):
+    """Wait for the next chat message to client and return it."""
+    arrived = asyncio.get_running_loop().create_future()
+
+    def on_message(message):
+        if not arrived.done() and message["type"] in ("chat", "normal"):
+            arrived.set_result(message)
+
+    client.add_event_handler("message", on_message)
+    try:
+        return await asyncio.wait_for(arrived, timeout)
+    finally:
+        client.del_event_handler("message", on_message)
+
+
+async def slixmpp_offline(client, timeout=5):
+    try:
+        await asyncio.wait_for(client.disconnect(), timeout)
+    except (asyncio.TimeoutError, ConnectionError):
+        client.abort()
