@@ -51,7 +51,7 @@ public:
   void on_stream_error(xml::stream_error_condition condition, std::string_view detail) override;
 
 private:
-  // What to do with the bytes that follow the element that was just parsed.
+  // Handling of the bytes that follow the element that was just parsed.
   enum class after_element { nothing, start_tls, restart_stream };
 
   // -- I/O (c2s_connection.cpp) --

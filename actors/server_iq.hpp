@@ -9,7 +9,7 @@
 
 namespace starling::actors {
 
-/// Answers `iq` on behalf of the server, replying through the session's
+/// Replies to `iq` on behalf of the server through the session's
 /// connection. Results and errors addressed to the server are dropped.
 void handle_server_iq(session_actor* self, xml::element iq);
 

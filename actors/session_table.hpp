@@ -1,9 +1,11 @@
 // The session registry's table: bare JID -> bound resources -> session
 // actor. Lookups happen on every routed stanza from many actors at once, so
 // the table is split into shards, each behind its own reader-writer lock,
-// and no lookup waits in an actor's mailbox. Thread-safe; a handle found
-// here may belong to a session that has just ended, and a send to it is
-// then dropped by CAF, which callers treat like an unavailable resource.
+// and no lookup waits in an actor's mailbox. Thread-safe.
+//
+// NOTE: a handle found here may belong to a session that ended right after
+// the lookup. CAF drops what is sent to it, so such a stanza is lost
+// instead of going to another resource or to offline storage.
 #pragma once
 
 #include <caf/actor.hpp>
@@ -20,7 +22,7 @@
 
 namespace starling::actors {
 
-/// One bound resource as routing sees it.
+/// One bound resource, with what routing needs to choose among them.
 struct resource_entry {
   std::string resource;
   caf::actor session;

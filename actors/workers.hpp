@@ -18,7 +18,7 @@ namespace starling::actors {
 
 using run_atom = caf::atom_constant<caf::atom("run")>;
 
-/// Spawns a worker that calls `work()` and answers `self` with its result:
+/// Spawns a worker that calls `work()` and sends its result back to `self`:
 /// `done(result)` runs in `self`'s context, or `failed(error)` if the worker
 /// dies first. `work` must be copyable and must not touch `self`'s state.
 template <class Self, class Work, class Done, class Failed>
