@@ -137,6 +137,9 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       reading_halted = false;
       self->trigger(hdl);
     },
+    [this](keepalive_atom) {
+      check_liveness();
+    },
     [this](hibernate_atom) {
       hibernate_pending = false;
       auto idle_for = std::chrono::steady_clock::now() - last_input;
@@ -157,6 +160,7 @@ void c2s_connection::on_bytes(std::string_view bytes) {
   if (state == stream_state::closed)
     return;
   last_input = std::chrono::steady_clock::now();
+  ping_sent = false;
   if (!hibernate_pending && ctx->config.c2s.hibernate_after_ms > 0)
     schedule_hibernation(std::chrono::milliseconds{ctx->config.c2s.hibernate_after_ms});
   if (!charge_rate_limit(bytes.size()))
@@ -339,6 +343,40 @@ void c2s_connection::schedule_hibernation(std::chrono::steady_clock::duration de
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(delay) +
                              std::chrono::milliseconds{1},
                      hibernate_atom::value);
+}
+
+void c2s_connection::check_liveness() {
+  if (state != stream_state::established)
+    return;
+  using std::chrono::seconds;
+  auto interval = seconds{ctx->config.c2s.ping_interval_s};
+  auto timeout = seconds{ctx->config.c2s.ping_timeout_s};
+  auto now = std::chrono::steady_clock::now();
+  auto idle_for = now - last_input;
+
+  if (ping_sent && idle_for >= interval + timeout) {
+    // XEP-0199 4.1: no reply, not even other traffic, so the peer is gone.
+    spdlog::info("c2s#{} {}: {} did not answer a ping, closing", id, peer, full_jid);
+    close_stream(xml::stream_error_condition::connection_timeout);
+    return;
+  }
+  if (idle_for >= interval && !ping_sent) {
+    xml::element ping{"iq", std::string{xml::ns::client}};
+    ping.set_attr("type", "get");
+    ping.set_attr("id", "s2c-ping-" + std::to_string(++pings));
+    ping.set_attr("from", host);
+    ping.set_attr("to", full_jid);
+    ping.add_child({"ping", std::string{xml::ns::ping}});
+    send(ping);
+    ping_sent = true;
+    self->delayed_send(self, timeout + std::chrono::milliseconds{1}, keepalive_atom::value);
+    return;
+  }
+  if (idle_for < interval)
+    ping_sent = false;
+  auto next = interval - std::chrono::duration_cast<seconds>(idle_for);
+  self->delayed_send(self, std::max<std::chrono::steady_clock::duration>(next, seconds{1}),
+                     keepalive_atom::value);
 }
 
 bool c2s_connection::charge_rate_limit(std::size_t bytes) {

@@ -33,6 +33,9 @@ enum class stream_state {
 
 std::string_view state_name(stream_state state);
 
+/// Timer message of the XEP-0199 liveness check of bound clients.
+using keepalive_atom = caf::atom_constant<caf::atom("keepalive")>;
+
 class c2s_connection : public xml::stream_handler {
 public:
   static inline const char* name = "c2s";
@@ -70,6 +73,7 @@ private:
   void arm_timer(std::chrono::seconds timeout);
   bool charge_rate_limit(std::size_t bytes);
   void schedule_hibernation(std::chrono::steady_clock::duration delay);
+  void check_liveness();
 
   // -- stream level (c2s_connection.cpp) --
 
@@ -141,6 +145,10 @@ public:
   // Idle parser release (c2s.hibernate_after_ms).
   std::chrono::steady_clock::time_point last_input{};
   bool hibernate_pending = false;
+
+  // XEP-0199 pings of idle clients (c2s.ping_interval_s).
+  bool ping_sent = false;
+  std::uint64_t pings = 0;
 
   // Token bucket for c2s.max_bytes_per_second.
   double rate_tokens = 0;
