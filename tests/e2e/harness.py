@@ -161,6 +161,7 @@ class Server:
         self.expect_exit_code = expect_exit_code
         self.process = None
         self.stopped = False
+        self.keep_log = False  # set when a test using this server failed
 
     # Ports are picked free but another process may take one before
     # starlingd binds it, so a start that fails on a taken port retries.
@@ -198,7 +199,7 @@ class Server:
             raise
         if exc_type is not None:
             self.dump_log()
-        else:
+        elif not self.keep_log:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return False
 
@@ -329,13 +330,17 @@ class Server:
     def login(self, user, password, resource=None, mechanism="SCRAM-SHA-256", tls=True):
         """Return a RawClient that is authenticated and bound."""
         client = self.client()
-        client.open_stream()
-        if tls:
-            client.starttls()
+        try:
             client.open_stream()
-        client.authenticate(mechanism, user, password)
-        client.open_stream()
-        client.bind(resource)
+            if tls:
+                client.starttls()
+                client.open_stream()
+            client.authenticate(mechanism, user, password)
+            client.open_stream()
+            client.bind(resource)
+        except BaseException:
+            client.close()
+            raise
         return client
 
 
@@ -347,7 +352,7 @@ class StreamClosed(Exception):
 
 
 class StreamError(Exception):
-    """The server sent <stream:error/>; condition holds the element's name."""
+    """The server sent <stream:error/>; condition is the name of its child."""
 
     def __init__(self, condition, element):
         super().__init__(f"stream error <{condition}/>")
@@ -374,9 +379,10 @@ class RawClient:
 
     TLS runs over ssl.MemoryBIO, so a test can put plaintext and the TLS
     handshake into one write. Received XML goes through an incremental
-    parser: events() yields ("header", attributes), ("element", Element)
-    for each top-level child of the stream and ("end", None) for
-    </stream:stream>; read helpers wait for them with a deadline.
+    parser: next_event() returns ("header", attributes), ("element", Element)
+    for each top-level child of the stream, ("end", None) for
+    </stream:stream> and ("closed", None) at EOF. The read helpers wait for
+    these with a deadline.
     """
 
     def __init__(self, port, direct_tls=False, tls_context=None, connect_timeout=5.0):
@@ -894,6 +900,7 @@ class SharedServerCase(unittest.TestCase):
         if len(result.failures) + len(result.errors) > problems_before:
             server = getattr(type(self), "server", None)
             if server is not None:
+                server.keep_log = True
                 server.dump_log()
         return outcome
 

@@ -47,7 +47,7 @@ class CommandLineClients(SharedServerCase):
         server = self.server
 
         async def scenario():
-            # PLAIN because slixmpp 1.8 answers offered -PLUS mechanisms
+            # PLAIN because slixmpp 1.8 responds to offered -PLUS mechanisms
             # with the gs2 flag "y", which the server must reject (test_auth).
             bob = await slixmpp_online(f"bob@{DOMAIN}/listener", PASSWORD, server.starttls_port,
                                        sasl_mech="PLAIN")

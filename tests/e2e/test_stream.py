@@ -13,7 +13,7 @@ import warnings
 
 from harness import (DOMAIN, NS_BIND, NS_SASL, NS_SESSION, NS_TLS, RawClient,
                      SharedServerCase, StreamClosed, client_tls_context, local_name,
-                     plain_message, tag)
+                     plain_message, stanza_error, tag)
 
 PASSWORD = "stream secret"
 
@@ -328,6 +328,100 @@ class Limits(SharedServerCase):
     def test_long_text_is_policy_violation(self):
         self.check_policy_violation(f"<message to='bob@{DOMAIN}'><body>{'t' * 3000}</body>"
                                     "</message>")
+
+
+class Addressing(SharedServerCase):
+    """Stanza-level errors that leave the stream open (RFC 6120 8.3)."""
+
+    accounts = {"alice": PASSWORD, "bob": PASSWORD}
+
+    def test_malformed_to_is_jid_malformed(self):
+        with self.server.login("alice", PASSWORD) as client:
+            client.send("<message to='a@b@c' id='bad-to' type='chat'><body>x</body></message>")
+            reply = client.read_until(lambda e: e.get("id") == "bad-to")
+            self.assertEqual(reply.get("type"), "error")
+            self.assertEqual(stanza_error(reply), "jid-malformed")
+            client.ping()
+
+    def test_remote_domain_is_remote_server_not_found(self):
+        with self.server.login("alice", PASSWORD) as client:
+            client.message("someone@example.org", "far away", id_="remote")
+            reply = client.read_until(lambda e: e.get("id") == "remote")
+            self.assertEqual(stanza_error(reply), "remote-server-not-found")
+
+    def test_unknown_local_user_is_service_unavailable(self):
+        with self.server.login("alice", PASSWORD) as client:
+            client.message(f"nobody@{DOMAIN}", "hello?", id_="nobody")
+            reply = client.read_until(lambda e: e.get("id") == "nobody")
+            self.assertEqual(stanza_error(reply), "service-unavailable")
+
+    def test_iq_without_payload_is_bad_request(self):
+        with self.server.login("alice", PASSWORD) as client:
+            client.send(f"<iq type='get' id='empty' to='{DOMAIN}'/>")
+            reply = client.read_until(lambda e: e.get("id") == "empty")
+            self.assertEqual(stanza_error(reply), "bad-request")
+
+    def test_iq_with_two_payloads_is_bad_request(self):
+        with self.server.login("alice", PASSWORD) as client:
+            client.send(f"<iq type='get' id='two' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/>"
+                        "<ping xmlns='urn:xmpp:ping'/></iq>")
+            reply = client.read_until(lambda e: e.get("id") == "two")
+            self.assertEqual(stanza_error(reply), "bad-request")
+
+    def test_message_to_available_bare_jid_is_delivered(self):
+        with self.server.login("bob", PASSWORD, resource="home") as bob:
+            bob.send("<presence/>")
+            bob.read_until(lambda e: local_name(e) == "presence")
+            with self.server.login("alice", PASSWORD) as client:
+                client.message(f"bob@{DOMAIN}", "to the bare JID")
+                received = bob.read_message()
+                self.assertEqual(received.findtext("{jabber:client}body"), "to the bare JID")
+
+
+class Closing(SharedServerCase):
+    """RFC 6120 4.4: closing the stream and repeated STARTTLS."""
+
+    accounts = {"alice": PASSWORD}
+
+    def test_client_close_is_answered_with_close(self):
+        with self.server.login("alice", PASSWORD) as client:
+            client.send("</stream:stream>")
+            kind, _ = client.next_event()
+            self.assertEqual(kind, "end")
+            client.expect_closed()
+
+    def test_second_starttls_fails_and_closes(self):
+        # RFC 6120 5.4.2.2 and 5.4.3.1: STARTTLS is offered once only.
+        with self.server.client() as client:
+            client.open_stream()
+            client.starttls()
+            client.open_stream()
+            client.send(f"<starttls xmlns='{NS_TLS}'/>")
+            answer = client.read_element()
+            self.assertEqual(local_name(answer), "failure")
+            client.expect_closed()
+
+
+class RateLimit(SharedServerCase):
+    """c2s.max_bytes_per_second slows a sender down without dropping input."""
+
+    overrides = {"c2s.max_bytes_per_second": 8000}
+    accounts = {"alice": PASSWORD}
+
+    # Server bug: c2s.max_bytes_per_second (a one-second token bucket per its
+    # documentation) had no effect; 300 KB at 8000 bytes/s took 0.35 s.
+    @unittest.expectedFailure
+    def test_flood_is_slowed_not_dropped(self):
+        with self.server.login("alice", PASSWORD) as client:
+            started = time.monotonic()
+            # 24000 bytes at 8000 bytes/s with a one-second bucket: the
+            # reply cannot come before about (24000 - 8000) / 8000 = 2 s.
+            for _ in range(24):
+                client.send(" " * 1000)
+            client.ping(timeout=20)
+            elapsed = time.monotonic() - started
+            self.assertGreaterEqual(elapsed, 1.5)
+            self.assertLess(elapsed, 10)
 
 
 if __name__ == "__main__":
