@@ -133,7 +133,17 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       spdlog::info("c2s#{} {}: timed out in {}", id, peer, state_name(state));
       close_stream(xml::stream_error_condition::connection_timeout);
     },
+    [](const caf::io::connection_passivated_msg&) {
+      // Reading paused by the rate limit; resume_atom restarts it.
+    },
     [this](resume_atom) {
+      // The read that arrived after the pause began is charged too, so the
+      // debt may not be paid yet.
+      refill_rate_tokens();
+      if (rate_tokens < 0) {
+        wait_for_rate_tokens();
+        return;
+      }
       reading_halted = false;
       self->trigger(hdl);
     },
@@ -163,8 +173,7 @@ void c2s_connection::on_bytes(std::string_view bytes) {
   ping_sent = false;
   if (!hibernate_pending && ctx->config.c2s.hibernate_after_ms > 0)
     schedule_hibernation(std::chrono::milliseconds{ctx->config.c2s.hibernate_after_ms});
-  if (!charge_rate_limit(bytes.size()))
-    return;
+  charge_rate_limit(bytes.size());
   if (!tls) {
     on_plaintext(bytes);
     return;
@@ -379,27 +388,38 @@ void c2s_connection::check_liveness() {
                      keepalive_atom::value);
 }
 
-bool c2s_connection::charge_rate_limit(std::size_t bytes) {
+void c2s_connection::charge_rate_limit(std::size_t bytes) {
   auto limit = ctx->config.c2s.max_bytes_per_second;
   if (limit == 0)
-    return true;
+    return;
 
   // Token bucket holding at most one second of traffic. The read that
   // overdraws it is still processed; reading then pauses until the debt
   // is paid, which slows the sender down without dropping anything.
+  refill_rate_tokens();
+  rate_tokens -= static_cast<double>(bytes);
+  if (rate_tokens < 0 && !reading_halted) {
+    reading_halted = true;
+    // halt() would take effect only after CAF's consecutive reads on this
+    // socket (up to 50 by default); one activity token stops reading after
+    // the next read and ends that loop at once.
+    self->trigger(hdl, 1);
+    wait_for_rate_tokens();
+  }
+}
+
+void c2s_connection::refill_rate_tokens() {
+  auto limit = static_cast<double>(ctx->config.c2s.max_bytes_per_second);
   auto now = std::chrono::steady_clock::now();
   std::chrono::duration<double> elapsed = now - rate_refilled;
   rate_refilled = now;
-  rate_tokens = std::min<double>(limit, rate_tokens + elapsed.count() * limit);
-  rate_tokens -= static_cast<double>(bytes);
-  if (rate_tokens < 0 && !reading_halted) {
-    auto wait = std::chrono::microseconds{
-      static_cast<std::int64_t>(-rate_tokens * 1e6 / static_cast<double>(limit))};
-    reading_halted = true;
-    self->halt(hdl);
-    self->delayed_send(self, wait, resume_atom::value);
-  }
-  return true;
+  rate_tokens = std::min(limit, rate_tokens + elapsed.count() * limit);
+}
+
+void c2s_connection::wait_for_rate_tokens() {
+  auto limit = static_cast<double>(ctx->config.c2s.max_bytes_per_second);
+  auto wait = std::chrono::microseconds{static_cast<std::int64_t>(-rate_tokens * 1e6 / limit)};
+  self->delayed_send(self, wait + std::chrono::milliseconds{1}, resume_atom::value);
 }
 
 // -- stream level ---------------------------------------------------------------

@@ -71,7 +71,9 @@ private:
   void close_stream(std::optional<xml::stream_error_condition> error, std::string_view text = {});
   void close_socket();
   void arm_timer(std::chrono::seconds timeout);
-  bool charge_rate_limit(std::size_t bytes);
+  void charge_rate_limit(std::size_t bytes);
+  void refill_rate_tokens();
+  void wait_for_rate_tokens();
   void schedule_hibernation(std::chrono::steady_clock::duration delay);
   void check_liveness();
 

@@ -408,9 +408,6 @@ class RateLimit(SharedServerCase):
     overrides = {"c2s.max_bytes_per_second": 8000}
     accounts = {"alice": PASSWORD}
 
-    # Server bug: c2s.max_bytes_per_second (a one-second token bucket per its
-    # documentation) had no effect; 300 KB at 8000 bytes/s took 0.35 s.
-    @unittest.expectedFailure
     def test_flood_is_slowed_not_dropped(self):
         with self.server.login("alice", PASSWORD) as client:
             started = time.monotonic()
