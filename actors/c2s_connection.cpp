@@ -122,6 +122,10 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       if (state == stream_state::established)
         send(stanza);
     },
+    [this](deliver_raw_atom, const std::string& xml) {
+      if (state == stream_state::established)
+        send(xml);
+    },
     [this](close_atom, xml::stream_error_condition condition) {
       if (condition == xml::stream_error_condition::conflict)
         spdlog::info("c2s#{} {}: {} replaced by a newer login", id, peer, full_jid);
@@ -509,6 +513,8 @@ void c2s_connection::send_features() {
     features.add_child({"register", std::string{xml::ns::register_feature}});
   if (state == stream_state::wait_for_bind) {
     features.add_child({"bind", std::string{xml::ns::bind}});
+    // XEP-0237 2: roster versioning is supported.
+    features.add_child({"ver", "urn:xmpp:features:rosterver"});
     // RFC 3921 3 required session establishment and RFC 6121 dropped it;
     // advertising it as optional serves clients of both eras.
     features.add_child({"session", std::string{xml::ns::session}})

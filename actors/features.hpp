@@ -18,9 +18,11 @@ struct feature_row {
 inline constexpr std::array implemented_features{
   feature_row{"XEP-0030 Service Discovery", "2.5rc3", "http://jabber.org/protocol/disco#info"},
   feature_row{"XEP-0030 Service Discovery", "2.5rc3", "http://jabber.org/protocol/disco#items"},
+  feature_row{"RFC 6121 rosters, subscriptions and presence", "RFC", ""},
   feature_row{"XEP-0077 In-Band Registration", "2.4", "jabber:iq:register"},
   feature_row{"XEP-0092 Software Version", "1.1", "jabber:iq:version"},
   feature_row{"XEP-0199 XMPP Ping", "2.0.1", "urn:xmpp:ping"},
+  feature_row{"XEP-0237 Roster Versioning", "1.3", ""},
   feature_row{"XEP-0368 SRV records for XMPP over TLS", "1.1.0", ""},
   feature_row{"XEP-0440 SASL Channel-Binding Type Capability", "0.4.1", ""},
 };

@@ -27,6 +27,14 @@ using close_atom = caf::atom_constant<caf::atom("close")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
+/// connection: (deliver_raw_atom, std::string xml) writes XML that the
+/// server itself serialized earlier, e.g. a stored subscription request.
+using deliver_raw_atom = caf::atom_constant<caf::atom("deliverraw")>;
+
+/// session: (probe_atom, std::string requester_full_jid) asks for the
+/// session's current presence (RFC 6121 4.3).
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+
 } // namespace starling::actors
 
 // NOTE: stanzas are only sent between local actors so far. A cluster needs

@@ -9,5 +9,6 @@ namespace starling::actors::registry_keys {
 inline constexpr caf::atom_value writer = caf::atom("writer");
 inline constexpr caf::atom_value sessions = caf::atom("sessions");
 inline constexpr caf::atom_value connections = caf::atom("conns");
+inline constexpr caf::atom_value roster = caf::atom("roster");
 
 } // namespace starling::actors::registry_keys

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "actors/messages.hpp"
+#include "actors/presence.hpp"
 #include "actors/server_context.hpp"
 #include "actors/server_iq.hpp"
 #include "protocol/jid/jid.hpp"
@@ -158,42 +159,12 @@ void iq_to_other_bare(routed& r) {
   bounce(r, xml::stanza_error_condition::service_unavailable);
 }
 
-// Presence without `to` sets this resource's availability (RFC 6121 4.2).
 void presence_broadcast(routed& r) {
-  auto& st = r.self->state;
-  auto type = r.stanza.attr("type").value_or("");
-  if (type.empty()) {
-    int priority = 0;
-    if (auto element = r.stanza.child("priority", xml::ns::client)) {
-      try {
-        priority = std::clamp(std::stoi(element->text()), -128, 127);
-      } catch (const std::exception&) {
-        priority = 0;
-      }
-    }
-    st.available = true;
-    st.priority = priority;
-  } else if (type == "unavailable") {
-    st.available = false;
-  } else {
-    return;
-  }
-  st.ctx->sessions.set_presence(st.bare, st.resource, st.available, st.priority);
-  // TODO: broadcast to contacts and the user's other resources once rosters
-  // exist (RFC 6121 4.2.2); the sender gets its own presence back now.
-  r.self->send(st.connection, deliver_atom::value, std::move(r.stanza));
+  handle_presence_broadcast(r.self, std::move(r.stanza));
 }
 
-// Directed presence (RFC 6121 4.6) to a local user.
-void presence_directed(routed& r) {
-  if (!r.to->is_bare()) {
-    if (auto entry = r.self->state.ctx->sessions.find(r.to->bare_string(), r.to->resource()))
-      deliver(r.self, entry->session, std::move(r.stanza));
-    return;
-  }
-  for (auto& entry : r.self->state.ctx->sessions.resources(r.to->bare_string()))
-    if (entry.available)
-      deliver(r.self, entry.session, r.stanza);
+void presence_addressed(routed& r) {
+  handle_addressed_presence(r.self, std::move(r.stanza), *r.to);
 }
 
 void ignore(routed&) {
@@ -203,7 +174,7 @@ void ignore(routed&) {
 constexpr std::array<std::array<route_handler, addressing_count>, kind_count> routes{{
   // none, server, own_bare, local_bare, local_full, remote
   {message_without_to, message_to_server, message_to_self_bare, message_to_bare, message_to_full, to_remote},
-  {presence_broadcast, ignore, presence_directed, presence_directed, presence_directed, to_remote},
+  {presence_broadcast, ignore, presence_addressed, presence_addressed, presence_addressed, to_remote},
   {iq_to_server, iq_to_server, iq_to_server, iq_to_other_bare, iq_to_full, to_remote},
 }};
 

@@ -34,13 +34,15 @@ sasl::mechanism_config sasl_from(const app::config& config) {
 server_context::server_context(app::config cfg,
                                std::shared_ptr<const tls::tls_context> tls_context,
                                std::shared_ptr<store::lmdb_env> environment,
-                               std::shared_ptr<store::account_store> account_store)
+                               std::shared_ptr<store::account_store> account_store,
+                               std::shared_ptr<store::roster_store> roster_store)
   : config(std::move(cfg)),
     limits(limits_from(config.c2s.limits)),
     sasl(sasl_from(config)),
     tls(std::move(tls_context)),
     env(std::move(environment)),
     accounts(std::move(account_store)),
+    rosters(std::move(roster_store)),
     throttle(config.auth.max_failures_per_address, config.auth.max_failures_per_account,
              std::chrono::seconds{config.auth.failure_window_s}) {
 }
@@ -53,6 +55,10 @@ bool server_context::is_local_domain(std::string_view domain) const {
 store::writer_actor server_context::writer() const {
   return caf::actor_cast<store::writer_actor>(
     supervisor::published_child(*system, registry_keys::writer));
+}
+
+caf::actor server_context::roster_service() const {
+  return supervisor::published_child(*system, registry_keys::roster);
 }
 
 caf::actor server_context::sessions_supervisor() const {

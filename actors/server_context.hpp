@@ -24,6 +24,7 @@
 #include "protocol/xml/stream_parser.hpp"
 #include "store/account_store.hpp"
 #include "store/lmdb_env.hpp"
+#include "store/roster_store.hpp"
 #include "store/writer_actor.hpp"
 
 namespace starling::actors {
@@ -51,6 +52,7 @@ struct server_context {
   /// Internally synchronised (LMDB read transactions per call).
   std::shared_ptr<store::lmdb_env> env;
   std::shared_ptr<store::account_store> accounts;
+  std::shared_ptr<store::roster_store> rosters;
 
   /// The actor system; set once before the listeners start.
   caf::actor_system* system = nullptr;
@@ -61,6 +63,9 @@ struct server_context {
 
   /// The supervisor that adopts session actors; invalid during a restart.
   caf::actor sessions_supervisor() const;
+
+  /// The roster service (roster_service.hpp); invalid during a restart.
+  caf::actor roster_service() const;
 
   /// Internally synchronised.
   session_table sessions;
@@ -81,7 +86,8 @@ struct server_context {
 
   server_context(app::config cfg, std::shared_ptr<const tls::tls_context> tls_context,
                  std::shared_ptr<store::lmdb_env> environment,
-                 std::shared_ptr<store::account_store> account_store);
+                 std::shared_ptr<store::account_store> account_store,
+                 std::shared_ptr<store::roster_store> roster_store);
 };
 
 } // namespace starling::actors

@@ -8,6 +8,8 @@
 
 #include "actors/features.hpp"
 #include "actors/messages.hpp"
+#include "actors/roster_service.hpp"
+#include "actors/roster_xml.hpp"
 #include "actors/server_context.hpp"
 #include "actors/workers.hpp"
 #include "protocol/jid/jid.hpp"
@@ -190,6 +192,91 @@ void handle_register(session_actor* self, xml::element& iq, const xml::element& 
   });
 }
 
+// RFC 6121 2.2 and XEP-0237: the roster, or only what changed since the
+// client's version.
+void roster_get(session_actor* self, xml::element& iq, const xml::element& payload) {
+  auto& st = self->state;
+  st.roster_requested = true;
+
+  std::optional<std::uint64_t> since;
+  if (auto ver = payload.attr("ver"); ver && !ver->empty()) {
+    try {
+      since = std::stoull(std::string{*ver});
+    } catch (const std::exception&) {
+      since.reset(); // an unknown version string gets the full roster
+    }
+  }
+
+  if (since) {
+    auto changes = st.ctx->rosters->changes_since(st.bare, *since);
+    if (!changes) {
+      spdlog::warn("session {}: roster read failed: {}", st.full, changes.error().message());
+      fail(self, iq, xml::stanza_error_condition::internal_server_error);
+      return;
+    }
+    if (changes->kind != store::roster_sync::full) {
+      // XEP-0237 3: an empty result, then one push per change.
+      reply(self, result_for(iq));
+      std::uint64_t version = *since;
+      for (auto& item : changes->changed) {
+        version = std::max(version, item.version);
+        self->send(self, roster_push_atom::value, roster_item_xml(item), item.version);
+      }
+      for (auto& removal : changes->removed)
+        self->send(self, roster_push_atom::value, roster_removal_xml(removal.contact),
+                   removal.version);
+      return;
+    }
+  }
+
+  auto roster = st.ctx->rosters->roster(st.bare);
+  if (!roster) {
+    spdlog::warn("session {}: roster read failed: {}", st.full, roster.error().message());
+    fail(self, iq, xml::stanza_error_condition::internal_server_error);
+    return;
+  }
+  auto response = result_for(iq);
+  auto& query = response.add_child({"query", std::string{roster_ns}});
+  query.set_attr("ver", std::to_string(roster->version));
+  for (auto& item : roster->items)
+    query.add_child(roster_item_xml(item));
+  reply(self, std::move(response));
+}
+
+void roster_set(session_actor* self, xml::element& iq, const xml::element& payload) {
+  auto& st = self->state;
+  auto parsed = parse_roster_set(payload);
+  if (auto condition = std::get_if<xml::stanza_error_condition>(&parsed)) {
+    fail(self, iq, *condition);
+    return;
+  }
+  auto service = st.ctx->roster_service();
+  if (!service) {
+    fail(self, iq, xml::stanza_error_condition::internal_server_error);
+    return;
+  }
+  self->request(service, store_request_timeout, roster_update_atom::value, st.bare,
+                std::get<roster_update>(std::move(parsed)))
+    .then([self, iq](const roster_reply& result) {
+      if (result.ok)
+        reply(self, result_for(iq));
+      else
+        fail(self, iq, result.condition);
+    }, [self, iq](const caf::error& error) {
+      spdlog::warn("session {}: roster service failed: {}", self->state.full,
+                   caf::to_string(error));
+      fail(self, iq, xml::stanza_error_condition::internal_server_error);
+    });
+}
+
+void handle_roster(session_actor* self, xml::element& iq, const xml::element& payload) {
+  auto type = iq.attr("type").value_or("");
+  if (type == "get")
+    roster_get(self, iq, payload);
+  else
+    roster_set(self, iq, payload);
+}
+
 const std::unordered_map<std::string_view, iq_handler>& handlers() {
   static const std::unordered_map<std::string_view, iq_handler> table{
     {xml::ns::ping, handle_ping},
@@ -198,6 +285,7 @@ const std::unordered_map<std::string_view, iq_handler>& handlers() {
     {xml::ns::disco_items, handle_disco_items},
     {xml::ns::version, handle_version},
     {xml::ns::iq_register, handle_register},
+    {roster_ns, handle_roster},
   };
   return table;
 }

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "actors/presence.hpp"
+#include "actors/roster_service.hpp"
 #include "actors/router.hpp"
 #include "actors/server_context.hpp"
 #include "actors/session_state.hpp"
@@ -32,9 +34,13 @@ caf::behavior session_behavior(session_actor* self, std::shared_ptr<server_conte
   st.connection = connection;
   self->monitor(connection);
 
+  // Runs when the actor ends for any reason, crashes included: everyone
+  // who saw this resource available learns that it is gone.
   auto me = caf::actor_cast<caf::actor>(self);
-  self->attach_functor([ctx = st.ctx, bare = st.bare, resource = st.resource, me] {
+  self->attach_functor([ctx = st.ctx, bare = st.bare, full = st.full, resource = st.resource,
+                        presence = st.presence, me] {
     ctx->sessions.unbind(bare, resource, me);
+    broadcast_final_unavailable(ctx, full, bare, *presence);
   });
 
   self->set_down_handler([self](const caf::down_msg& msg) {
@@ -51,6 +57,26 @@ caf::behavior session_behavior(session_actor* self, std::shared_ptr<server_conte
     },
     [self](close_atom, xml::stream_error_condition condition) {
       self->send(self->state.connection, close_atom::value, condition);
+    },
+    [self](roster_push_atom, xml::element& item, std::uint64_t version) {
+      // RFC 6121 2.1.6: only resources that requested the roster get pushes.
+      auto& st = self->state;
+      if (!st.roster_requested)
+        return;
+      xml::element push{"iq", "jabber:client"};
+      push.set_attr("type", "set");
+      push.set_attr("id", "push-" + std::to_string(++st.pushes));
+      push.set_attr("to", st.full);
+      auto& query = push.add_child({"query", std::string{roster_ns}});
+      query.set_attr("ver", std::to_string(version));
+      query.add_child(std::move(item));
+      self->send(st.connection, deliver_atom::value, std::move(push));
+    },
+    [self](present_to_atom, const std::string& watcher, bool available) {
+      present_to(self, watcher, available);
+    },
+    [self](probe_atom, const std::string& requester) {
+      present_to(self, requester, true);
     },
   };
 }

@@ -14,6 +14,8 @@
 #include "app/startup.hpp"
 #include "store/lmdb_account_store.hpp"
 #include "store/lmdb_env.hpp"
+#include "store/lmdb_roster_store.hpp"
+#include "actors/roster_service.hpp"
 #include "store/writer_actor.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -109,6 +111,15 @@ std::vector<sup::child_spec> application_tree(std::shared_ptr<server_context> ct
     return caf::actor_cast<caf::actor>(store::spawn_writer(system, env, store_opts));
   };
 
+  sup::child_spec roster_spec;
+  roster_spec.name = "roster";
+  roster_spec.restart = sup::restart_type::permanent;
+  roster_spec.shutdown = shutdown;
+  roster_spec.registry_key = actors::registry_keys::roster;
+  roster_spec.start = [ctx](caf::actor_system& system, const caf::message&) {
+    return actors::spawn_roster_service(system, ctx);
+  };
+
   std::vector<sup::child_spec> listeners;
   listeners.push_back(adopting_supervisor("connections", actors::registry_keys::connections,
                                           shutdown));
@@ -120,6 +131,8 @@ std::vector<sup::child_spec> application_tree(std::shared_ptr<server_context> ct
 
   return {
     std::move(store_spec),
+    sup::supervisor_child("services", flags("services", sup::restart_strategy::one_for_one),
+                          {std::move(roster_spec)}),
     adopting_supervisor("sessions", actors::registry_keys::sessions, shutdown),
     sup::supervisor_child("listeners", flags("listeners", sup::restart_strategy::one_for_one),
                           std::move(listeners)),
@@ -190,6 +203,7 @@ int run_server(config cfg, std::optional<std::string> config_path) {
     return 1;
   }
   auto accounts = std::make_shared<store::lmdb_account_store>(*env, cfg.store.scram_iterations);
+  auto rosters = std::make_shared<store::lmdb_roster_store>(*env);
 
   auto tls_context = make_tls_context(cfg);
   if (auto error = std::get_if<std::string>(&tls_context)) {
@@ -208,7 +222,7 @@ int run_server(config cfg, std::optional<std::string> config_path) {
   caf::actor_system system{system_config};
 
   auto ctx = std::make_shared<server_context>(
-    cfg, std::get<std::shared_ptr<const tls::tls_context>>(tls_context), *env, accounts);
+    cfg, std::get<std::shared_ptr<const tls::tls_context>>(tls_context), *env, accounts, rosters);
   ctx->system = &system;
 
   auto root = sup::spawn_supervisor(system, flags("starling", sup::restart_strategy::rest_for_one),
