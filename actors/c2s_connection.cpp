@@ -126,6 +126,15 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       if (state == stream_state::established)
         send(xml);
     },
+    [this](deliver_raw_atom, const std::vector<std::string>& stanzas) -> caf::result<caf::ok_atom> {
+      // The answer tells the session that the stanzas reached this socket,
+      // so it may drop its stored copies.
+      if (state != stream_state::established)
+        return caf::sec::request_receiver_down;
+      for (auto& xml : stanzas)
+        send(xml);
+      return caf::ok_atom::value;
+    },
     [this](close_atom, xml::stream_error_condition condition) {
       if (condition == xml::stream_error_condition::conflict)
         spdlog::info("c2s#{} {}: {} replaced by a newer login", id, peer, full_jid);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/messages.hpp"
+#include "actors/offline.hpp"
 #include "actors/roster_service.hpp"
 #include "actors/server_context.hpp"
 #include "protocol/im/subscription.hpp"
@@ -143,6 +144,7 @@ void handle_presence_broadcast(session_actor* self, xml::element presence) {
     return;
   }
 
+  bool was_eligible = info.available && info.priority >= 0;
   info.priority = parse_priority(presence);
   info.available = true;
   info.last = presence;
@@ -157,6 +159,10 @@ void handle_presence_broadcast(session_actor* self, xml::element presence) {
   to_available_resources(*st.ctx, st.bare, [&](const caf::actor& session) {
     self->send(session, route_atom::value, addressed(presence, st.full, st.bare));
   });
+  // RFC 6121 8.5.2.2 and XEP-0160: stored messages go to the first
+  // resource that can receive messages to the bare JID.
+  if (!was_eligible && info.priority >= 0)
+    deliver_offline(self);
   if (!initial)
     return;
 

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "actors/messages.hpp"
+#include "actors/offline.hpp"
 #include "actors/presence.hpp"
 #include "actors/server_context.hpp"
 #include "actors/server_iq.hpp"
@@ -82,10 +83,11 @@ void message_to_bare(routed& r) {
   auto entries = r.self->state.ctx->sessions.resources(bare);
   std::erase_if(entries, [](const resource_entry& e) { return !e.available || e.priority < 0; });
   if (entries.empty()) {
-    // TODO: store chat and normal messages offline (XEP-0160) instead of
-    // returning an error; until then the sender learns it was not delivered.
-    if (type != "headline")
-      bounce(r, xml::stanza_error_condition::service_unavailable);
+    // RFC 6121 8.5.2.2: headline is dropped; chat and normal are stored
+    // (XEP-0160), except chat state notifications alone (XEP-0160 3).
+    if (type == "headline" || is_chat_state_only(r.stanza))
+      return;
+    store_offline(r.self, r.to->local(), std::move(r.stanza));
     return;
   }
   if (type != "headline") {

@@ -35,7 +35,8 @@ server_context::server_context(app::config cfg,
                                std::shared_ptr<const tls::tls_context> tls_context,
                                std::shared_ptr<store::lmdb_env> environment,
                                std::shared_ptr<store::account_store> account_store,
-                               std::shared_ptr<store::roster_store> roster_store)
+                               std::shared_ptr<store::roster_store> roster_store,
+                               std::shared_ptr<store::offline_store> offline_store)
   : config(std::move(cfg)),
     limits(limits_from(config.c2s.limits)),
     sasl(sasl_from(config)),
@@ -43,6 +44,7 @@ server_context::server_context(app::config cfg,
     env(std::move(environment)),
     accounts(std::move(account_store)),
     rosters(std::move(roster_store)),
+    offline(std::move(offline_store)),
     throttle(config.auth.max_failures_per_address, config.auth.max_failures_per_account,
              std::chrono::seconds{config.auth.failure_window_s}) {
 }

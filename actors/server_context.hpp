@@ -10,6 +10,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,7 @@
 #include "protocol/xml/stream_parser.hpp"
 #include "store/account_store.hpp"
 #include "store/lmdb_env.hpp"
+#include "store/offline_store.hpp"
 #include "store/roster_store.hpp"
 #include "store/writer_actor.hpp"
 
@@ -53,6 +57,13 @@ struct server_context {
   std::shared_ptr<store::lmdb_env> env;
   std::shared_ptr<store::account_store> accounts;
   std::shared_ptr<store::roster_store> rosters;
+  std::shared_ptr<store::offline_store> offline;
+
+  /// Bare JIDs whose offline queue a session is delivering right now, so
+  /// that two resources coming online together do not both get it.
+  /// Maps each such bare JID to the full JID of the delivering session.
+  std::mutex offline_draining_mutex;
+  std::map<std::string, std::string> offline_draining;
 
   /// The actor system; set once before the listeners start.
   caf::actor_system* system = nullptr;
@@ -87,7 +98,8 @@ struct server_context {
   server_context(app::config cfg, std::shared_ptr<const tls::tls_context> tls_context,
                  std::shared_ptr<store::lmdb_env> environment,
                  std::shared_ptr<store::account_store> account_store,
-                 std::shared_ptr<store::roster_store> roster_store);
+                 std::shared_ptr<store::roster_store> roster_store,
+                 std::shared_ptr<store::offline_store> offline_store);
 };
 
 } // namespace starling::actors

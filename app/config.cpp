@@ -259,6 +259,13 @@ void read_c2s(section_reader& root, config::c2s_section& out, std::string_view s
   limits.read("max_text_bytes", l.max_text_bytes, 64, 64 << 20);
 }
 
+void read_offline(section_reader& root, config::offline_section& out, std::string_view source,
+                  std::vector<std::string>& errors) {
+  auto table = root.table("offline");
+  section_reader in{table, "offline", source, table ? table->source() : root.where(), errors};
+  in.read("max_messages_per_user", out.max_messages_per_user, 0, 1'000'000);
+}
+
 void read_auth(section_reader& root, config::auth_section& out, std::string_view source,
                std::vector<std::string>& errors) {
   auto table = root.table("auth");
@@ -309,6 +316,7 @@ config_result parse_config(std::string_view text, std::string_view source) {
     read_store(root, result.store, source, errors);
     read_tls(root, result.tls, source, errors);
     read_c2s(root, result.c2s, source, errors);
+    read_offline(root, result.offline, source, errors);
     read_auth(root, result.auth, source, errors);
   }
   if (!errors.empty())

@@ -70,6 +70,10 @@ struct config {
     limits_section limits;
   } c2s;
 
+  struct offline_section {
+    std::uint32_t max_messages_per_user = 1000;
+  } offline;
+
   struct auth_section {
     std::vector<std::string> mechanisms;
     std::uint32_t max_failures_per_address = 10;

@@ -260,7 +260,7 @@ int show_stats(const options& opts) {
                            static_cast<double>(stats->used_bytes) / (1 << 20), stats->page_size);
   std::cout << fmt::format("readers         {} of {}\n", stats->readers_used, stats->readers_max);
   for (auto& table : stats->tables)
-    std::cout << fmt::format("table {:<10} {} entries\n", table.name, table.entries);
+    std::cout << fmt::format("table {:<18} {} entries\n", table.name, table.entries);
   return 0;
 }
 

@@ -36,11 +36,7 @@ namespace starling::store {
 inline constexpr std::uint64_t default_offline_quota = 1000;
 
 /// The error code of make_enqueue for a full queue.
-/// TODO: use a dedicated errc::quota_exceeded once store/status.hpp has one.
-/// Until then a full queue and an invalid argument share this code. The
-/// detail names the cause, and a caller that never passes an empty user or
-/// stanza can read the code as a full queue.
-inline constexpr errc offline_queue_full = errc::invalid_argument;
+inline constexpr errc offline_queue_full = errc::quota_exceeded;
 
 struct offline_message {
   std::uint64_t sequence = 0;  ///< Increases with arrival, starts at 1.

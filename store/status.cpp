@@ -57,6 +57,8 @@ public:
         return "the store writer stopped before it committed the write";
       case errc::crypto_error:
         return "OpenSSL failed to derive SCRAM keys; check the OpenSSL installation";
+      case errc::quota_exceeded:
+        return "a per-user quota is reached; the user must make room first";
       case errc::lmdb_error:
         return "LMDB returned an unexpected error";
     }

@@ -33,6 +33,7 @@ enum class errc {
   readers_full,            ///< MDB_READERS_FULL.
   writer_stopped,          ///< The writer actor exited before it answered.
   crypto_error,            ///< OpenSSL failed while deriving SCRAM keys.
+  quota_exceeded,          ///< A per-user limit, such as the offline queue quota, is reached.
   lmdb_error,              ///< Any other LMDB return code; the detail names it.
 };
 
