@@ -160,7 +160,17 @@ void handle_register(session_actor* self, xml::element& iq, const xml::element& 
   auto accounts = st.ctx->accounts;
   auto user = st.local;
   if (payload.child("remove", xml::ns::iq_register)) {
-    commit_account_change(self, std::move(iq), accounts->make_remove(user), true);
+    // The roster and the offline queue go with the account.
+    auto batch = accounts->make_remove(user);
+    auto roster = st.ctx->rosters->make_remove_user(st.bare);
+    auto queue = st.ctx->offline->make_remove_user(user);
+    if (!roster || !queue) {
+      auto& failure = !roster ? roster.error() : queue.error();
+      commit_account_change(self, std::move(iq), failure, true);
+      return;
+    }
+    batch.append(*roster).append(*queue);
+    commit_account_change(self, std::move(iq), std::move(batch), true);
     return;
   }
 

@@ -19,6 +19,8 @@
 #include "protocol/sasl/saslprep.hpp"
 #include "store/lmdb_account_store.hpp"
 #include "store/lmdb_env.hpp"
+#include "store/lmdb_offline_store.hpp"
+#include "store/lmdb_roster_store.hpp"
 
 namespace {
 
@@ -168,7 +170,27 @@ int unregister_account(const options& opts, const std::string& user) {
   if (!env)
     return exit_failure;
   store::lmdb_account_store accounts{env, cfg->store.scram_iterations};
-  auto status = env->commit(accounts.make_remove(*name));
+  store::lmdb_roster_store rosters{env};
+  store::lmdb_offline_store offline{env};
+
+  // The rosters and the offline queue go with the account. Accounts are
+  // shared by all hosts, and rosters are kept per bare JID.
+  auto batch = accounts.make_remove(*name);
+  for (auto& host : cfg->server.hosts) {
+    auto roster = rosters.make_remove_user(*name + "@" + host);
+    if (!roster) {
+      std::cerr << roster.error().message() << '\n';
+      return exit_failure;
+    }
+    batch.append(*roster);
+  }
+  auto queue = offline.make_remove_user(*name);
+  if (!queue) {
+    std::cerr << queue.error().message() << '\n';
+    return exit_failure;
+  }
+  batch.append(*queue);
+  auto status = env->commit(batch);
   if (status.code() == store::errc::not_found) {
     std::cerr << "account '" << *name << "' does not exist\n";
     return exit_failure;
