@@ -279,6 +279,18 @@ void roster_set(session_actor* self, xml::element& iq, const xml::element& paylo
     });
 }
 
+// Lets tests crash a session actor the way a bug would, to check that its
+// contacts see it go unavailable and that nothing else is disturbed. Off
+// unless server.fault_injection is set.
+void handle_fault_injection(session_actor* self, xml::element& iq, const xml::element&) {
+  if (!self->state.ctx->config.server.fault_injection) {
+    fail(self, iq, xml::stanza_error_condition::service_unavailable);
+    return;
+  }
+  spdlog::warn("session {}: crashing on request (server.fault_injection)", self->state.full);
+  throw std::runtime_error("fault injection requested by the client");
+}
+
 void handle_roster(session_actor* self, xml::element& iq, const xml::element& payload) {
   auto type = iq.attr("type").value_or("");
   if (type == "get")
@@ -296,6 +308,7 @@ const std::unordered_map<std::string_view, iq_handler>& handlers() {
     {xml::ns::version, handle_version},
     {xml::ns::iq_register, handle_register},
     {roster_ns, handle_roster},
+    {"urn:starling:fault-injection", handle_fault_injection},
   };
   return table;
 }

@@ -159,6 +159,7 @@ void read_server(section_reader& root, config::server_section& out,
   in.read("mask_addresses", out.mask_addresses);
   in.read("shutdown_timeout_ms", out.shutdown_timeout_ms, 100, 600'000);
   in.read("worker_threads", out.worker_threads, 0, 1024);
+  in.read("fault_injection", out.fault_injection);
 
   if (out.hosts.empty())
     in.error(in.where("hosts"), "server.hosts", "at least one virtual host is required");

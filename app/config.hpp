@@ -29,6 +29,7 @@ struct config {
     bool mask_addresses = true;
     std::uint32_t shutdown_timeout_ms = 5000;
     std::uint32_t worker_threads = 0;
+    bool fault_injection = false;
   } server;
 
   struct store_section {
