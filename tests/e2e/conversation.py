@@ -29,9 +29,11 @@ equal and their children match in order. In expected lines:
 - `{id:NAME}` matches anything the first time and remembers it under NAME;
   later it must be equal, and sent lines replace it with the value.
 
-Unordered expectations: consecutive `<` lines of the same client form a
-group whose stanzas may arrive in any order. Each arriving stanza must
-match one expectation of the group that is still open.
+Unordered expectations: `<` lines of the same client on adjacent lines
+form a group whose stanzas may arrive in any order. Each arriving stanza
+must match one expectation of the group that is still open. A blank line
+or a comment ends a group, so stanzas that must arrive in order go on
+lines separated by one.
 
 A failing line raises ScriptFailure naming the script, the line number,
 what was expected and what arrived. Set CONVERSATION_TRACE=1 to print
@@ -246,10 +248,12 @@ class Conversation:
             self.expect_nothing(line)
         else:
             group = [line]
-            while (index + len(group) < len(self.script.lines)
-                   and self.script.lines[index + len(group)].command == "<"
-                   and self.script.lines[index + len(group)].client == line.client):
-                group.append(self.script.lines[index + len(group)])
+            lines = self.script.lines
+            while (index + len(group) < len(lines)
+                   and lines[index + len(group)].command == "<"
+                   and lines[index + len(group)].client == line.client
+                   and lines[index + len(group)].number == group[-1].number + 1):
+                group.append(lines[index + len(group)])
             self.expect_group(group)
             return index + len(group)
         return index + 1
