@@ -33,7 +33,8 @@ Unordered expectations: `<` lines of the same client on adjacent lines
 form a group whose stanzas may arrive in any order. Each arriving stanza
 must match one expectation of the group that is still open. A blank line
 or a comment ends a group, so stanzas that must arrive in order go on
-lines separated by one.
+lines separated by one, or a line reads `CLIENT< then <xml...>`: it
+belongs to the group but matches only after the line before it did.
 
 A failing line raises ScriptFailure naming the script, the line number,
 what was expected and what arrived. Set CONVERSATION_TRACE=1 to print
@@ -79,6 +80,7 @@ class Line:
         self.command = command   # config, account, login, close, sleep, >, <, !
         self.client = client
         self.text = text
+        self.after = None        # for `< then`: the line that must match first
 
 
 class Script:
@@ -125,7 +127,11 @@ class Script:
             match = CLIENT_LINE.match(text)
             if not match:
                 self._error(number, f"unknown line {text!r}")
-            self.lines.append(Line(number, match[2], match[1], match[3]))
+            line = Line(number, match[2], match[1], match[3])
+            if line.command == "<" and line.text.startswith("then "):
+                line.text = line.text[len("then "):]
+                line.after = number - 1
+            self.lines.append(line)
 
     def _fields(self, number, rest, count):
         fields = rest.split()
@@ -288,6 +294,7 @@ class Conversation:
     def expect_group(self, group):
         client = self.client(group[0])
         pending = [(line, self.parse(line)) for line in group]
+        matched = set()
         while pending:
             first = pending[0][0]
             expected_text = "\n    ".join(describe(element) for _, element in pending)
@@ -301,10 +308,14 @@ class Conversation:
             self.trace(first, "received", describe(actual))
             reasons = []
             for position, (line, element) in enumerate(pending):
+                if line.after is not None and line.after not in matched:
+                    reasons.append(f"line {line.number} waits for line {line.after}")
+                    continue
                 captures = dict(self.captures)
                 reason = mismatch(element, actual, captures)
                 if reason is None:
                     self.captures = captures
+                    matched.add(line.number)
                     del pending[position]
                     break
                 reasons.append(reason)
