@@ -21,6 +21,7 @@ inline constexpr std::array implemented_features{
   feature_row{"RFC 6121 rosters, subscriptions and presence", "RFC", ""},
   feature_row{"XEP-0077 In-Band Registration", "2.4", "jabber:iq:register"},
   feature_row{"XEP-0092 Software Version", "1.1", "jabber:iq:version"},
+  feature_row{"XEP-0191 Blocking Command", "1.3", "urn:xmpp:blocking"},
   feature_row{"XEP-0199 XMPP Ping", "2.0.1", "urn:xmpp:ping"},
   feature_row{"XEP-0237 Roster Versioning", "1.3", ""},
   feature_row{"XEP-0368 SRV records for XMPP over TLS", "1.1.0", ""},

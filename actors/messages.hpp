@@ -35,6 +35,10 @@ using deliver_raw_atom = caf::atom_constant<caf::atom("deliverraw")>;
 /// session's current presence (RFC 6121 4.3).
 using probe_atom = caf::atom_constant<caf::atom("probe")>;
 
+/// session: (block_push_atom, xml::element block_or_unblock) forwards a
+/// blocking list change to clients that requested the list (XEP-0191 3.3).
+using block_push_atom = caf::atom_constant<caf::atom("blockpush")>;
+
 } // namespace starling::actors
 
 // NOTE: stanzas are only sent between local actors so far. A cluster needs

@@ -34,7 +34,14 @@ int parse_priority(const xml::element& presence) {
   }
 }
 
-// Contacts that receive the user's presence: subscription from or both.
+// XEP-0191: neither side of a block sees the other's presence.
+bool blocked_either_way(server_context& ctx, const std::string& bare, const std::string& other) {
+  auto other_bare = other.substr(0, other.find('/'));
+  return ctx.is_blocked(bare, other) || ctx.is_blocked(other_bare, bare);
+}
+
+// Contacts that receive the user's presence: subscription from or both,
+// except those blocked either way.
 std::vector<std::string> presence_audience(server_context& ctx, const std::string& bare) {
   std::vector<std::string> out;
   auto roster = ctx.rosters->roster(bare);
@@ -43,7 +50,8 @@ std::vector<std::string> presence_audience(server_context& ctx, const std::strin
     return out;
   }
   for (auto& item : roster->items)
-    if (im::sends_presence(static_cast<im::subscription>(item.subscription)))
+    if (im::sends_presence(static_cast<im::subscription>(item.subscription))
+        && !blocked_either_way(ctx, bare, item.contact))
       out.push_back(item.contact);
   return out;
 }
@@ -55,7 +63,8 @@ std::vector<std::string> probe_targets(server_context& ctx, const std::string& b
   if (!roster)
     return out;
   for (auto& item : roster->items)
-    if (im::receives_presence(static_cast<im::subscription>(item.subscription)))
+    if (im::receives_presence(static_cast<im::subscription>(item.subscription))
+        && !blocked_either_way(ctx, bare, item.contact))
       out.push_back(item.contact);
   return out;
 }
@@ -214,6 +223,10 @@ void present_to(session_actor* self, const std::string& watcher, bool available)
   auto& st = self->state;
   auto& info = *st.presence;
   if (!info.available)
+    return;
+  // A newly blocked contact still gets the unavailable presence that ends
+  // what it saw (XEP-0191 3.3); nothing else crosses a block.
+  if (available && blocked_either_way(*st.ctx, st.bare, watcher))
     return;
   auto stanza = available && info.last ? addressed(*info.last, st.full, watcher)
                                        : addressed(unavailable_from(st.full), st.full, watcher);

@@ -289,6 +289,10 @@ private:
       return;
     }
 
+    // XEP-0191 3.4: subscription stanzas from a blocked JID are dropped.
+    if (ctx_->is_blocked(recipient, sender))
+      return;
+
     auto theirs = load(recipient, sender);
     if (!theirs)
       return;

@@ -200,6 +200,41 @@ addressing addressing_of(const session_state& st, const std::optional<jid::jid>&
   return to->is_bare() ? addressing::local_bare : addressing::local_full;
 }
 
+// XEP-0191 3.5: a user cannot send to a JID they blocked.
+bool blocked_outbound(session_actor* self, const xml::element& stanza, stanza_kind kind,
+                      addressing address, const std::optional<jid::jid>& to) {
+  auto& st = self->state;
+  if (!to || address == addressing::server || address == addressing::own_bare
+      || !st.ctx->is_blocked(st.bare, to->full()))
+    return false;
+  if (kind != stanza_kind::presence && !xml::is_error_stanza(stanza)) {
+    auto error = xml::make_error_reply(stanza, xml::stanza_error_condition::not_acceptable);
+    if (auto detail = error.child("error", xml::ns::client))
+      detail->add_child({"blocked", "urn:xmpp:blocking:errors"});
+    self->send(st.connection, deliver_atom::value, std::move(error));
+  }
+  return true;
+}
+
+// XEP-0191 3.4: a local recipient who blocked the sender gets nothing;
+// messages and requests are answered as if the user did not exist.
+bool blocked_inbound(session_actor* self, const xml::element& stanza, stanza_kind kind,
+                     addressing address, const std::optional<jid::jid>& to) {
+  auto& st = self->state;
+  if (address != addressing::local_bare && address != addressing::local_full)
+    return false;
+  if (to->bare_string() == st.bare || !st.ctx->is_blocked(to->bare_string(), st.full))
+    return false;
+  auto type = stanza.attr("type").value_or("");
+  bool answer = (kind == stanza_kind::message && type != "error" && type != "groupchat"
+                 && type != "headline")
+                || (kind == stanza_kind::iq && (type == "get" || type == "set"));
+  if (answer)
+    self->send(st.connection, deliver_atom::value,
+               xml::make_error_reply(stanza, xml::stanza_error_condition::service_unavailable));
+  return true;
+}
+
 } // namespace
 
 void route_from_client(session_actor* self, xml::element stanza) {
@@ -208,6 +243,9 @@ void route_from_client(session_actor* self, xml::element stanza) {
     to = jid::jid::parse(*text);
   auto kind = kind_of(stanza);
   auto address = addressing_of(self->state, to);
+  if (blocked_outbound(self, stanza, kind, address, to)
+      || blocked_inbound(self, stanza, kind, address, to))
+    return;
   routed r{self, stanza, to};
   routes[static_cast<std::size_t>(kind)][static_cast<std::size_t>(address)](r);
 }

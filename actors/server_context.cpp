@@ -1,10 +1,12 @@
 #include "actors/server_context.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "actors/registry_keys.hpp"
+#include "protocol/jid/jid.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace starling::actors {
@@ -36,7 +38,8 @@ server_context::server_context(app::config cfg,
                                std::shared_ptr<store::lmdb_env> environment,
                                std::shared_ptr<store::account_store> account_store,
                                std::shared_ptr<store::roster_store> roster_store,
-                               std::shared_ptr<store::offline_store> offline_store)
+                               std::shared_ptr<store::offline_store> offline_store,
+                               std::shared_ptr<store::block_store> block_store)
   : config(std::move(cfg)),
     limits(limits_from(config.c2s.limits)),
     sasl(sasl_from(config)),
@@ -45,8 +48,26 @@ server_context::server_context(app::config cfg,
     accounts(std::move(account_store)),
     rosters(std::move(roster_store)),
     offline(std::move(offline_store)),
+    blocks(std::move(block_store)),
     throttle(config.auth.max_failures_per_address, config.auth.max_failures_per_account,
              std::chrono::seconds{config.auth.failure_window_s}) {
+}
+
+bool server_context::is_blocked(const std::string& user, std::string_view sender) const {
+  auto parsed = jid::jid::parse(sender);
+  if (!parsed)
+    return false;
+  std::vector<std::string> candidates{parsed->full()};
+  if (!parsed->is_bare())
+    candidates.push_back(parsed->bare_string());
+  if (!parsed->local().empty())
+    candidates.push_back(parsed->domain());
+  auto blocked = blocks->is_blocked(user, candidates);
+  if (!blocked) {
+    spdlog::warn("blocking: reading the list of {} failed: {}", user, blocked.error().message());
+    return false;
+  }
+  return *blocked;
 }
 
 bool server_context::is_local_domain(std::string_view domain) const {

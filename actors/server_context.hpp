@@ -27,6 +27,7 @@
 #include "protocol/xml/stream_parser.hpp"
 #include "store/account_store.hpp"
 #include "store/lmdb_env.hpp"
+#include "store/block_store.hpp"
 #include "store/offline_store.hpp"
 #include "store/roster_store.hpp"
 #include "store/writer_actor.hpp"
@@ -58,6 +59,12 @@ struct server_context {
   std::shared_ptr<store::account_store> accounts;
   std::shared_ptr<store::roster_store> rosters;
   std::shared_ptr<store::offline_store> offline;
+  std::shared_ptr<store::block_store> blocks;
+
+  /// Returns whether `user` (a bare JID) has blocked `sender` (XEP-0191),
+  /// through its full JID, bare JID or domain. A failed read counts as not
+  /// blocked and is logged.
+  bool is_blocked(const std::string& user, std::string_view sender) const;
 
   /// Bare JIDs whose offline queue a session is delivering right now, so
   /// that two resources coming online together do not both get it.
@@ -99,7 +106,8 @@ struct server_context {
                  std::shared_ptr<store::lmdb_env> environment,
                  std::shared_ptr<store::account_store> account_store,
                  std::shared_ptr<store::roster_store> roster_store,
-                 std::shared_ptr<store::offline_store> offline_store);
+                 std::shared_ptr<store::offline_store> offline_store,
+                 std::shared_ptr<store::block_store> block_store);
 };
 
 } // namespace starling::actors

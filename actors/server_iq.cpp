@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "actors/roster_service.hpp"
 #include "actors/roster_xml.hpp"
+#include "protocol/im/subscription.hpp"
 #include "actors/server_context.hpp"
 #include "actors/workers.hpp"
 #include "protocol/jid/jid.hpp"
@@ -291,6 +292,103 @@ void handle_fault_injection(session_actor* self, xml::element& iq, const xml::el
   throw std::runtime_error("fault injection requested by the client");
 }
 
+constexpr std::string_view blocking_ns = "urn:xmpp:blocking";
+
+// Normalised JIDs of the <item/> children of <block/> or <unblock/>, or
+// nothing when one is invalid.
+std::optional<std::vector<std::string>> blocking_items(const xml::element& payload) {
+  std::vector<std::string> jids;
+  for (auto child : payload.child_elements()) {
+    if (child->name() != "item" || child->xmlns() != blocking_ns)
+      continue;
+    auto parsed = jid::jid::parse(child->attr("jid").value_or(""));
+    if (!parsed)
+      return std::nullopt;
+    jids.push_back(parsed->full());
+  }
+  return jids;
+}
+
+// XEP-0191: the blocking list. Changes commit before the reply, then go
+// to every resource that requested the list, and presence follows them.
+void handle_blocking(session_actor* self, xml::element& iq, const xml::element& payload) {
+  auto& st = self->state;
+  auto type = iq.attr("type").value_or("");
+
+  if (type == "get" && payload.name() == "blocklist") {
+    auto blocked = st.ctx->blocks->blocked(st.bare);
+    if (!blocked) {
+      spdlog::warn("session {}: reading the blocking list failed: {}", st.full,
+                   blocked.error().message());
+      fail(self, iq, xml::stanza_error_condition::internal_server_error);
+      return;
+    }
+    st.blocklist_requested = true;
+    auto response = result_for(iq);
+    auto& list = response.add_child({"blocklist", std::string{blocking_ns}});
+    for (auto& jid : *blocked)
+      list.add_child({"item", std::string{blocking_ns}}).set_attr("jid", jid);
+    reply(self, std::move(response));
+    return;
+  }
+
+  bool block = payload.name() == "block";
+  if (type != "set" || (!block && payload.name() != "unblock")) {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+  auto jids = blocking_items(payload);
+  if (!jids) {
+    fail(self, iq, xml::stanza_error_condition::jid_malformed);
+    return;
+  }
+  // XEP-0191 3.3: a block needs at least one item; an empty unblock
+  // clears the list.
+  if (block && jids->empty()) {
+    fail(self, iq, xml::stanza_error_condition::bad_request);
+    return;
+  }
+  auto batch = block ? st.ctx->blocks->make_block(st.bare, *jids)
+                     : st.ctx->blocks->make_unblock(st.bare, *jids);
+  if (!batch) {
+    auto code = batch.error().code();
+    fail(self, iq, code == store::errc::quota_exceeded
+                     ? xml::stanza_error_condition::resource_constraint
+                     : xml::stanza_error_condition::bad_request);
+    return;
+  }
+  self->request(st.ctx->writer(), store_request_timeout, std::move(*batch))
+    .then([self, iq, payload, block, jids = *jids](const store::status& status) {
+      auto& st = self->state;
+      if (!status.ok()) {
+        spdlog::warn("session {}: changing the blocking list failed: {}", st.full,
+                     status.message());
+        fail(self, iq, xml::stanza_error_condition::internal_server_error);
+        return;
+      }
+      reply(self, result_for(iq));
+      for (auto& entry : st.ctx->sessions.resources(st.bare))
+        self->send(entry.session, block_push_atom::value, payload);
+      if (!block)
+        return;
+      // XEP-0191 3.3: contacts that saw the user available see the user
+      // go offline; others learn nothing.
+      for (auto& jid : jids) {
+        auto found = st.ctx->rosters->find_item(st.bare, jid.substr(0, jid.find('/')));
+        bool subscribed = found && found->item
+                          && im::sends_presence(static_cast<im::subscription>(
+                            found->item->subscription));
+        if (!subscribed && !st.presence->directed.contains(jid))
+          continue;
+        for (auto& entry : st.ctx->sessions.resources(st.bare))
+          self->send(entry.session, present_to_atom::value, jid, false);
+      }
+    }, [self, iq](const caf::error& error) {
+      spdlog::warn("session {}: writer failed: {}", self->state.full, caf::to_string(error));
+      fail(self, iq, xml::stanza_error_condition::internal_server_error);
+    });
+}
+
 void handle_roster(session_actor* self, xml::element& iq, const xml::element& payload) {
   auto type = iq.attr("type").value_or("");
   if (type == "get")
@@ -308,6 +406,7 @@ const std::unordered_map<std::string_view, iq_handler>& handlers() {
     {xml::ns::version, handle_version},
     {xml::ns::iq_register, handle_register},
     {roster_ns, handle_roster},
+    {blocking_ns, handle_blocking},
     {"urn:starling:fault-injection", handle_fault_injection},
   };
   return table;

@@ -72,6 +72,17 @@ caf::behavior session_behavior(session_actor* self, std::shared_ptr<server_conte
       query.add_child(std::move(item));
       self->send(st.connection, deliver_atom::value, std::move(push));
     },
+    [self](block_push_atom, xml::element& payload) {
+      auto& st = self->state;
+      if (!st.blocklist_requested)
+        return;
+      xml::element push{"iq", "jabber:client"};
+      push.set_attr("type", "set");
+      push.set_attr("id", "push-" + std::to_string(++st.pushes));
+      push.set_attr("to", st.full);
+      push.add_child(std::move(payload));
+      self->send(st.connection, deliver_atom::value, std::move(push));
+    },
     [self](present_to_atom, const std::string& watcher, bool available) {
       present_to(self, watcher, available);
     },

@@ -39,6 +39,7 @@ struct session_state {
   caf::actor connection;
   std::shared_ptr<presence_info> presence = std::make_shared<presence_info>();
   bool roster_requested = false; ///< Roster pushes go only to such sessions.
+  bool blocklist_requested = false; ///< Likewise for blocking list pushes.
   std::uint64_t pushes = 0;
 
   ~session_state();

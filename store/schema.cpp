@@ -1,6 +1,7 @@
 #include "store/lmdb_env.hpp"
 
 #include "store/lmdb_account_store.hpp"
+#include "store/lmdb_block_store.hpp"
 #include "store/lmdb_offline_store.hpp"
 #include "store/lmdb_roster_store.hpp"
 
@@ -14,7 +15,8 @@ schema starling_schema() {
   layout.format_version = 1;
   layout.tables = {std::string{accounts_table}};
   for (auto table : {roster_items_table, roster_removals_table, roster_versions_table,
-                     roster_pending_table, offline_messages_table, offline_queues_table})
+                     roster_pending_table, offline_messages_table, offline_queues_table,
+                     blocklist_table})
     layout.tables.emplace_back(table);
   return layout;
 }
