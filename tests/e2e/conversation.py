@@ -25,7 +25,7 @@ equal and their children match in order. In expected lines:
   NAME, and `{NAME}` alone to its full JID; this also works in sent lines.
 - `{any}` as an attribute value or text matches any value.
 - `{id}` as a value matches anything and remembers it; a later sent line
-  uses the remembered value in place of `{id}` (to answer a roster push).
+  uses the remembered value in place of `{id}` (to reply to a roster push).
 - `{id:NAME}` matches anything the first time and remembers it under NAME;
   later it must be equal, and sent lines replace it with the value.
 
@@ -213,7 +213,7 @@ def value_matches(pattern, value, captures):
 
 
 class Conversation:
-    """Runs one Script against a server it starts; use run()."""
+    """One Script run against a server of its own; call run()."""
 
     def __init__(self, script):
         self.script = script
@@ -320,8 +320,8 @@ class Conversation:
                     break
                 reasons.append(reason)
             else:
-                which = " one of" if len(pending) > 1 else ""
-                self.fail(first, f"expected{which}\n    {expected_text}\n"
+                one_of = " one of" if len(pending) > 1 else ""
+                self.fail(first, f"expected{one_of}\n    {expected_text}\n"
                                  f"  got\n    {describe(actual)}\n"
                                  f"  because {'; '.join(reasons)}")
 
