@@ -23,6 +23,9 @@ namespace {
 // attempts; the login throttle limits attempts across connections.
 constexpr unsigned max_sasl_attempts_per_stream = 5;
 
+// Longest password that registration accepts, in bytes after SASLprep.
+constexpr std::size_t max_password_bytes = 1024;
+
 xml::element sasl_element(std::string_view name) {
   return {std::string{name}, std::string{xml::ns::sasl}};
 }
@@ -321,7 +324,9 @@ void c2s_connection::handle_register_before_auth(const xml::element& iq) {
   }
   auto user = jid::nodeprep(name_element->text());
   auto password = sasl::saslprep(password_element->text(), sasl::saslprep_mode::stored);
-  if (!user || user->empty() || !password) {
+  // PLAIN accepts at most 1024 bytes per field, so a longer password could
+  // never be used with it.
+  if (!user || user->empty() || !password || password->size() > max_password_bytes) {
     reply_error(iq, xml::stanza_error_condition::not_acceptable);
     return;
   }

@@ -116,7 +116,7 @@ void c2s_connection::complete_bind(const xml::element& iq, std::string resource)
   state = stream_state::established;
   ++timer_generation; // cancels the authentication timeout
   if (ctx->config.c2s.ping_interval_s > 0)
-    self->delayed_send(self, std::chrono::seconds{ctx->config.c2s.ping_interval_s},
+    send_later(std::chrono::seconds{ctx->config.c2s.ping_interval_s},
                        keepalive_atom::value);
   spdlog::info("c2s#{} {}: bound {}", id, peer, full_jid);
 

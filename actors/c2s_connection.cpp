@@ -87,6 +87,9 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
   rate_refilled = std::chrono::steady_clock::now();
 
   self->configure_read(hdl, caf::io::receive_policy::at_most(ctx->config.c2s.read_buffer_bytes));
+  // data_transferred_msg reports how much output still waits in CAF's
+  // buffers (c2s.max_output_bytes).
+  self->ack_writes(hdl, true);
   spdlog::debug("c2s#{} {}: connected{}", id, peer, direct_tls ? " (direct TLS)" : "");
   if (direct_tls)
     begin_tls({});
@@ -145,6 +148,9 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
         return;
       spdlog::info("c2s#{} {}: timed out in {}", id, peer, state_name(state));
       close_stream(xml::stream_error_condition::connection_timeout);
+    },
+    [this](const caf::io::data_transferred_msg& msg) {
+      output_pending = msg.remaining;
     },
     [](const caf::io::connection_passivated_msg&) {
       // Reading paused by the rate limit; resume_atom restarts it.
@@ -206,6 +212,13 @@ void c2s_connection::on_bytes(std::string_view bytes) {
     spdlog::info("c2s#{} {}: TLS failed: {}", id, peer, tls->error());
     flush_tls_output();
     close_socket();
+    return;
+  }
+  if (tls && tls->peer_closed() && state != stream_state::closed) {
+    // RFC 8446 6.1: close_notify means no more data will come, so the
+    // stream ends now instead of at the next ping timeout.
+    spdlog::debug("c2s#{} {}: peer sent TLS close_notify in {}", id, peer, state_name(state));
+    close_stream(std::nullopt);
     return;
   }
   flush_tls_output();
@@ -305,12 +318,28 @@ void c2s_connection::send(std::string_view xml) {
     flush_tls_output();
     return;
   }
-  self->write(hdl, xml.size(), xml.data());
-  self->flush(hdl);
+  write_socket(xml);
 }
 
 void c2s_connection::send(const xml::element& element) {
   send(xml::serialize(element));
+}
+
+void c2s_connection::write_socket(std::string_view bytes) {
+  self->write(hdl, bytes.size(), bytes.data());
+  self->flush(hdl);
+  output_pending += bytes.size();
+
+  // The peer does not read what it is sent. Ending the stream bounds what
+  // this connection holds; the session ends with it, so later messages go
+  // to offline storage instead of this buffer.
+  if (output_pending > ctx->config.c2s.max_output_bytes && !output_overflow
+      && state != stream_state::closed) {
+    output_overflow = true;
+    spdlog::warn("c2s#{} {}: {} bytes of output are not read by the client, closing", id, peer,
+                 output_pending);
+    close_stream(xml::stream_error_condition::resource_constraint);
+  }
 }
 
 void c2s_connection::flush_tls_output() {
@@ -318,8 +347,7 @@ void c2s_connection::flush_tls_output() {
   tls->take_ciphertext(ciphertext);
   if (ciphertext.empty())
     return;
-  self->write(hdl, ciphertext.size(), ciphertext.data());
-  self->flush(hdl);
+  write_socket(ciphertext);
 }
 
 void c2s_connection::close_stream(std::optional<xml::stream_error_condition> error,
@@ -355,14 +383,14 @@ void c2s_connection::close_socket() {
 
 void c2s_connection::arm_timer(std::chrono::seconds timeout) {
   ++timer_generation;
-  self->delayed_send(self, timeout, timeout_atom::value, timer_generation);
+  send_later(timeout, timeout_atom::value, timer_generation);
 }
 
 void c2s_connection::schedule_hibernation(std::chrono::steady_clock::duration delay) {
   // One pending timer per connection at most; it re-arms itself while
   // input keeps arriving, so a busy connection costs no timer per read.
   hibernate_pending = true;
-  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(delay) +
+  send_later(std::chrono::duration_cast<std::chrono::milliseconds>(delay) +
                              std::chrono::milliseconds{1},
                      hibernate_atom::value);
 }
@@ -391,13 +419,13 @@ void c2s_connection::check_liveness() {
     ping.add_child({"ping", std::string{xml::ns::ping}});
     send(ping);
     ping_sent = true;
-    self->delayed_send(self, timeout + std::chrono::milliseconds{1}, keepalive_atom::value);
+    send_later(timeout + std::chrono::milliseconds{1}, keepalive_atom::value);
     return;
   }
   if (idle_for < interval)
     ping_sent = false;
   auto next = interval - std::chrono::duration_cast<seconds>(idle_for);
-  self->delayed_send(self, std::max<std::chrono::steady_clock::duration>(next, seconds{1}),
+  send_later(std::max<std::chrono::steady_clock::duration>(next, seconds{1}),
                      keepalive_atom::value);
 }
 
@@ -432,7 +460,7 @@ void c2s_connection::refill_rate_tokens() {
 void c2s_connection::wait_for_rate_tokens() {
   auto limit = static_cast<double>(ctx->config.c2s.max_bytes_per_second);
   auto wait = std::chrono::microseconds{static_cast<std::int64_t>(-rate_tokens * 1e6 / limit)};
-  self->delayed_send(self, wait + std::chrono::milliseconds{1}, resume_atom::value);
+  send_later(wait + std::chrono::milliseconds{1}, resume_atom::value);
 }
 
 // -- stream level ---------------------------------------------------------------

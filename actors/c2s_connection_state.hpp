@@ -4,6 +4,8 @@
 #pragma once
 
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 #include <caf/io/broker.hpp>
 
 #include <chrono>
@@ -68,9 +70,20 @@ private:
   void send(std::string_view xml);
   void send(const xml::element& element);
   void flush_tls_output();
+  void write_socket(std::string_view bytes);
   void close_stream(std::optional<xml::stream_error_condition> error, std::string_view text = {});
   void close_socket();
   void arm_timer(std::chrono::seconds timeout);
+
+  // Delivers a timer message to this broker after `delay`. It is sent
+  // without a sender: in CAF 0.17.6 a broker that sends itself a delayed
+  // message and ends before it arrives is never freed (measured: about
+  // 1.5 KB per connection), because the message keeps a reference to its
+  // sender.
+  template <class Duration, class... Ts>
+  void send_later(Duration delay, Ts&&... xs) {
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, std::forward<Ts>(xs)...);
+  }
   void charge_rate_limit(std::size_t bytes);
   void refill_rate_tokens();
   void wait_for_rate_tokens();
@@ -143,6 +156,10 @@ public:
   std::uint64_t timer_generation = 0;
   /// Exit reason of this actor: normal, or the supervisor's shutdown request.
   caf::error quit_reason;
+
+  // Output not yet written to the socket (c2s.max_output_bytes).
+  std::uint64_t output_pending = 0;
+  bool output_overflow = false;
 
   // Idle parser release (c2s.hibernate_after_ms).
   std::chrono::steady_clock::time_point last_input{};

@@ -39,8 +39,10 @@ void deliver(session_actor* self, const caf::actor& session, xml::element stanza
 }
 
 void bounce(routed& r, xml::stanza_error_condition condition) {
-  // RFC 6120 8.3.1: never answer an error with an error.
-  if (xml::is_error_stanza(r.stanza))
+  // RFC 6120 8.3.1: never answer an error with an error, and 8.2.3: an iq
+  // result gets no reply either.
+  if (xml::is_error_stanza(r.stanza)
+      || (r.stanza.name() == "iq" && r.stanza.attr("type") == "result"))
     return;
   r.self->send(r.self->state.connection, deliver_atom::value,
                xml::make_error_reply(r.stanza, condition));

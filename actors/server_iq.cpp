@@ -187,7 +187,8 @@ void handle_register(session_actor* self, xml::element& iq, const xml::element& 
     return;
   }
   auto password = sasl::saslprep(password_element->text(), sasl::saslprep_mode::stored);
-  if (!password) {
+  // PLAIN accepts at most 1024 bytes per field (as in registration).
+  if (!password || password->size() > 1024) {
     fail(self, iq, xml::stanza_error_condition::not_acceptable);
     return;
   }

@@ -236,6 +236,7 @@ void read_c2s(section_reader& root, config::c2s_section& out, std::string_view s
   in.read("auth_timeout_s", out.auth_timeout_s, 1, 3600);
   in.read("max_bytes_per_second", out.max_bytes_per_second, 0, max_u32);
   in.read("hibernate_after_ms", out.hibernate_after_ms, 0, 3'600'000);
+  in.read("max_output_bytes", out.max_output_bytes, 16384, 1 << 30);
   in.read("ping_interval_s", out.ping_interval_s, 0, 86'400);
   in.read("ping_timeout_s", out.ping_timeout_s, 1, 3'600);
 

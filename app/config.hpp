@@ -66,6 +66,7 @@ struct config {
     conflict_policy resource_conflict = conflict_policy::replace;
     std::uint32_t max_bytes_per_second = 0;
     std::uint32_t hibernate_after_ms = 1000;
+    std::uint32_t max_output_bytes = 1 << 20;
     std::uint32_t ping_interval_s = 60;
     std::uint32_t ping_timeout_s = 30;
     limits_section limits;

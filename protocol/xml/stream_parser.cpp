@@ -537,6 +537,12 @@ void stream_parser::handle_start(const char* name, const char** attrs) {
   if (!check_byte_limit(end)) return;
 
   auto q = split_name(name);
+  // A second stream header inside the stream would otherwise be assembled
+  // as an element that never ends and swallow everything after it.
+  if (stack_.empty() && q.uri == stream_namespace && q.local == "stream") {
+    fail(stream_error_condition::bad_format, "a stream header inside the stream");
+    return;
+  }
   element e{std::string{q.local}, std::string{q.uri}};
   for (const char** a = attrs; *a != nullptr; a += 2) e.set_attr(attribute_name(a[0]), a[1]);
 

@@ -413,6 +413,17 @@ BOOST_AUTO_TEST_CASE(hibernated_parser_frees_expat_and_continues) {
                            [](const std::string& e) { return e.rfind("header", 0) == 0; }) == 1);
 }
 
+BOOST_AUTO_TEST_CASE(second_stream_header_is_bad_format) {
+  recording_handler h;
+  stream_parser p{h, {}};
+  BOOST_TEST(!p.feed(with_header("<presence/>") +
+                     "<stream:stream xmlns='jabber:client' "
+                     "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"));
+  BOOST_REQUIRE(h.errors.size() == 1u);
+  BOOST_TEST((h.errors[0] == stream_error_condition::bad_format));
+  BOOST_TEST(h.elements.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(hibernate_keeps_partial_element) {
   recording_handler h;
   stream_parser p{h, {}};
