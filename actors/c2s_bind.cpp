@@ -113,6 +113,7 @@ void c2s_connection::complete_bind(const xml::element& iq, std::string resource)
       .then([](caf::ok_atom) {}, [](const caf::error&) {});
   full_jid = bound->full();
   bare_jid = bare;
+  this->resource = bound->resource();
   state = stream_state::established;
   ++timer_generation; // cancels the authentication timeout
   if (ctx->config.c2s.ping_interval_s > 0)

@@ -119,6 +119,7 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
     [this](const caf::io::connection_closed_msg&) {
       spdlog::debug("c2s#{} {}: peer closed the connection in {}", id, peer, state_name(state));
       state = stream_state::closed;
+      release_binding();
       self->quit(quit_reason);
     },
     [this](deliver_atom, const xml::element& stanza) {
@@ -372,8 +373,17 @@ void c2s_connection::close_stream(std::optional<xml::stream_error_condition> err
   close_socket();
 }
 
+void c2s_connection::release_binding() {
+  // Routing stops choosing this resource at once, before the session
+  // learns that the connection is gone; stanzas already on their way to
+  // the session are still lost.
+  if (session)
+    ctx->sessions.unbind(bare_jid, resource, session);
+}
+
 void c2s_connection::close_socket() {
   state = stream_state::closed;
+  release_binding();
   if (session)
     self->demonitor(session);
   // close() writes what is still buffered before the socket goes away.

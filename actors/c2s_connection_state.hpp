@@ -73,6 +73,7 @@ private:
   void write_socket(std::string_view bytes);
   void close_stream(std::optional<xml::stream_error_condition> error, std::string_view text = {});
   void close_socket();
+  void release_binding();
   void arm_timer(std::chrono::seconds timeout);
 
   // Delivers a timer message to this broker after `delay`. It is sent
@@ -138,6 +139,7 @@ public:
   std::string username; ///< Normalised localpart once authenticated.
   std::string full_jid;
   std::string bare_jid;
+  std::string resource;
 
   std::unique_ptr<tls::tls_session> tls;
   std::unique_ptr<xml::stream_parser> parser;

@@ -227,16 +227,18 @@ void roster_get(session_actor* self, xml::element& iq, const xml::element& paylo
       return;
     }
     if (changes->kind != store::roster_sync::full) {
-      // XEP-0237 3: an empty result, then one push per change.
+      // XEP-0237 3: an empty result, then one push per change in version
+      // order, so the last push carries the current version.
       reply(self, result_for(iq));
-      std::uint64_t version = *since;
-      for (auto& item : changes->changed) {
-        version = std::max(version, item.version);
-        self->send(self, roster_push_atom::value, roster_item_xml(item), item.version);
-      }
+      std::vector<std::pair<std::uint64_t, xml::element>> pushes;
+      for (auto& item : changes->changed)
+        pushes.emplace_back(item.version, roster_item_xml(item));
       for (auto& removal : changes->removed)
-        self->send(self, roster_push_atom::value, roster_removal_xml(removal.contact),
-                   removal.version);
+        pushes.emplace_back(removal.version, roster_removal_xml(removal.contact));
+      std::stable_sort(pushes.begin(), pushes.end(),
+                       [](auto& a, auto& b) { return a.first < b.first; });
+      for (auto& [version, item] : pushes)
+        self->send(self, roster_push_atom::value, std::move(item), version);
       return;
     }
   }
