@@ -19,6 +19,8 @@ inline constexpr std::array implemented_features{
   feature_row{"XEP-0030 Service Discovery", "2.5rc3", "http://jabber.org/protocol/disco#info"},
   feature_row{"XEP-0030 Service Discovery", "2.5rc3", "http://jabber.org/protocol/disco#items"},
   feature_row{"RFC 6121 rosters, subscriptions and presence", "RFC", ""},
+  feature_row{"XEP-0012 Last Activity", "2.0", "jabber:iq:last"},
+  feature_row{"XEP-0054 vcard-temp", "1.2", "vcard-temp"},
   feature_row{"XEP-0077 In-Band Registration", "2.4", "jabber:iq:register"},
   feature_row{"XEP-0092 Software Version", "1.1", "jabber:iq:version"},
   feature_row{"XEP-0191 Blocking Command", "1.3", "urn:xmpp:blocking"},

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "actors/account_services.hpp"
 #include "actors/messages.hpp"
 #include "actors/offline.hpp"
 #include "actors/roster_service.hpp"
@@ -135,6 +136,8 @@ void handle_presence_broadcast(session_actor* self, xml::element presence) {
     st.ctx->sessions.set_presence(st.bare, st.resource, false, info.priority);
     if (!was_available)
       return;
+    auto status = presence.child("status", xml::ns::client);
+    record_last_activity(st.ctx, st.bare, status ? status->text() : std::string{});
     // RFC 6121 4.5.2: to contacts, directed-presence targets and the
     // user's own resources, including this one.
     std::set<std::string> targets;
@@ -240,6 +243,7 @@ void broadcast_final_unavailable(const std::shared_ptr<server_context>& ctx,
                                  const presence_info& presence) {
   if (!presence.available)
     return;
+  record_last_activity(ctx, bare, {});
   std::set<std::string> targets;
   for (auto& contact : presence_audience(*ctx, bare))
     targets.insert(contact);

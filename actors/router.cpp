@@ -7,6 +7,7 @@
 #include <array>
 #include <functional>
 
+#include "actors/account_services.hpp"
 #include "actors/messages.hpp"
 #include "actors/offline.hpp"
 #include "actors/presence.hpp"
@@ -158,9 +159,8 @@ void iq_to_full(routed& r) {
 }
 
 void iq_to_other_bare(routed& r) {
-  // RFC 6121 8.5.2: the server answers for the account. None of the
-  // account services (vcard, last activity) exists yet.
-  bounce(r, xml::stanza_error_condition::service_unavailable);
+  // RFC 6120 10.5.3.1: the server answers for the account.
+  handle_account_iq(r.self, std::move(r.stanza), r.to->bare_string());
 }
 
 void presence_broadcast(routed& r) {

@@ -39,7 +39,8 @@ server_context::server_context(app::config cfg,
                                std::shared_ptr<store::account_store> account_store,
                                std::shared_ptr<store::roster_store> roster_store,
                                std::shared_ptr<store::offline_store> offline_store,
-                               std::shared_ptr<store::block_store> block_store)
+                               std::shared_ptr<store::block_store> block_store,
+                               std::shared_ptr<store::user_data_store> user_data_store)
   : config(std::move(cfg)),
     limits(limits_from(config.c2s.limits)),
     sasl(sasl_from(config)),
@@ -49,6 +50,7 @@ server_context::server_context(app::config cfg,
     rosters(std::move(roster_store)),
     offline(std::move(offline_store)),
     blocks(std::move(block_store)),
+    user_data(std::move(user_data_store)),
     throttle(config.auth.max_failures_per_address, config.auth.max_failures_per_account,
              std::chrono::seconds{config.auth.failure_window_s}) {
 }

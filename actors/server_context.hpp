@@ -30,6 +30,7 @@
 #include "store/block_store.hpp"
 #include "store/offline_store.hpp"
 #include "store/roster_store.hpp"
+#include "store/user_data_store.hpp"
 #include "store/writer_actor.hpp"
 
 namespace starling::actors {
@@ -60,6 +61,10 @@ struct server_context {
   std::shared_ptr<store::roster_store> rosters;
   std::shared_ptr<store::offline_store> offline;
   std::shared_ptr<store::block_store> blocks;
+  std::shared_ptr<store::user_data_store> user_data;
+
+  /// When the server started, for XEP-0012 server uptime. Immutable.
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
 
   /// Returns whether `user` (a bare JID) has blocked `sender` (XEP-0191),
   /// through its full JID, bare JID or domain. A failed read counts as not
@@ -107,7 +112,8 @@ struct server_context {
                  std::shared_ptr<store::account_store> account_store,
                  std::shared_ptr<store::roster_store> roster_store,
                  std::shared_ptr<store::offline_store> offline_store,
-                 std::shared_ptr<store::block_store> block_store);
+                 std::shared_ptr<store::block_store> block_store,
+                 std::shared_ptr<store::user_data_store> user_data_store);
 };
 
 } // namespace starling::actors

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "actors/features.hpp"
+#include "actors/account_services.hpp"
 #include "actors/messages.hpp"
 #include "actors/roster_service.hpp"
 #include "actors/roster_xml.hpp"
@@ -170,7 +171,8 @@ void handle_register(session_actor* self, xml::element& iq, const xml::element& 
       commit_account_change(self, std::move(iq), failure, true);
       return;
     }
-    batch.append(*roster).append(*queue);
+    batch.append(*roster).append(*queue).append(
+      st.ctx->user_data->make_remove(st.bare, {"vcard", "last"}));
     commit_account_change(self, std::move(iq), std::move(batch), true);
     return;
   }
@@ -392,6 +394,30 @@ void handle_blocking(session_actor* self, xml::element& iq, const xml::element& 
     });
 }
 
+// XEP-0012 5: the server's own uptime; a user's last activity otherwise.
+void handle_last(session_actor* self, xml::element& iq, const xml::element&) {
+  auto& st = self->state;
+  auto to = iq.attr("to").value_or("");
+  if (!to.empty() && st.ctx->is_local_domain(to)) {
+    if (iq.attr("type") != "get") {
+      fail(self, iq, xml::stanza_error_condition::bad_request);
+      return;
+    }
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - st.ctx->started_at);
+    auto response = result_for(iq);
+    response.add_child({"query", "jabber:iq:last"})
+      .set_attr("seconds", std::to_string(uptime.count()));
+    reply(self, std::move(response));
+    return;
+  }
+  handle_account_iq(self, std::move(iq), st.bare);
+}
+
+void handle_vcard(session_actor* self, xml::element& iq, const xml::element&) {
+  handle_account_iq(self, std::move(iq), self->state.bare);
+}
+
 void handle_roster(session_actor* self, xml::element& iq, const xml::element& payload) {
   auto type = iq.attr("type").value_or("");
   if (type == "get")
@@ -410,6 +436,8 @@ const std::unordered_map<std::string_view, iq_handler>& handlers() {
     {xml::ns::iq_register, handle_register},
     {roster_ns, handle_roster},
     {blocking_ns, handle_blocking},
+    {"jabber:iq:last", handle_last},
+    {"vcard-temp", handle_vcard},
     {"urn:starling:fault-injection", handle_fault_injection},
   };
   return table;

@@ -16,6 +16,7 @@
 #include "store/lmdb_env.hpp"
 #include "store/lmdb_block_store.hpp"
 #include "store/lmdb_offline_store.hpp"
+#include "store/lmdb_user_data_store.hpp"
 #include "store/lmdb_roster_store.hpp"
 #include "actors/roster_service.hpp"
 #include "store/writer_actor.hpp"
@@ -208,6 +209,7 @@ int run_server(config cfg, std::optional<std::string> config_path) {
   auto rosters = std::make_shared<store::lmdb_roster_store>(*env);
   auto offline = std::make_shared<store::lmdb_offline_store>(*env);
   auto blocks = std::make_shared<store::lmdb_block_store>(*env);
+  auto user_data = std::make_shared<store::lmdb_user_data_store>(*env);
 
   auto tls_context = make_tls_context(cfg);
   if (auto error = std::get_if<std::string>(&tls_context)) {
@@ -226,7 +228,7 @@ int run_server(config cfg, std::optional<std::string> config_path) {
   caf::actor_system system{system_config};
 
   auto ctx = std::make_shared<server_context>(
-    cfg, std::get<std::shared_ptr<const tls::tls_context>>(tls_context), *env, accounts, rosters, offline, blocks);
+    cfg, std::get<std::shared_ptr<const tls::tls_context>>(tls_context), *env, accounts, rosters, offline, blocks, user_data);
   ctx->system = &system;
 
   auto root = sup::spawn_supervisor(system, flags("starling", sup::restart_strategy::rest_for_one),

@@ -21,6 +21,7 @@
 #include "store/lmdb_env.hpp"
 #include "store/lmdb_offline_store.hpp"
 #include "store/lmdb_roster_store.hpp"
+#include "store/lmdb_user_data_store.hpp"
 
 namespace {
 
@@ -173,16 +174,18 @@ int unregister_account(const options& opts, const std::string& user) {
   store::lmdb_roster_store rosters{env};
   store::lmdb_offline_store offline{env};
 
-  // The rosters and the offline queue go with the account. Accounts are
-  // shared by all hosts, and rosters are kept per bare JID.
+  // The rosters, vCards, last activity and the offline queue go with the
+  // account. Accounts are shared by all hosts; the rest is kept per bare JID.
   auto batch = accounts.make_remove(*name);
+  store::lmdb_user_data_store user_data{env};
   for (auto& host : cfg->server.hosts) {
-    auto roster = rosters.make_remove_user(*name + "@" + host);
+    auto bare = *name + "@" + host;
+    auto roster = rosters.make_remove_user(bare);
     if (!roster) {
       std::cerr << roster.error().message() << '\n';
       return exit_failure;
     }
-    batch.append(*roster);
+    batch.append(*roster).append(user_data.make_remove(bare, {"vcard", "last"}));
   }
   auto queue = offline.make_remove_user(*name);
   if (!queue) {

@@ -2,6 +2,7 @@
 
 #include "store/lmdb_account_store.hpp"
 #include "store/lmdb_block_store.hpp"
+#include "store/lmdb_user_data_store.hpp"
 #include "store/lmdb_offline_store.hpp"
 #include "store/lmdb_roster_store.hpp"
 
@@ -16,7 +17,7 @@ schema starling_schema() {
   layout.tables = {std::string{accounts_table}};
   for (auto table : {roster_items_table, roster_removals_table, roster_versions_table,
                      roster_pending_table, offline_messages_table, offline_queues_table,
-                     blocklist_table})
+                     blocklist_table, user_data_table})
     layout.tables.emplace_back(table);
   return layout;
 }
