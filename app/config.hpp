@@ -60,7 +60,7 @@ struct config {
     std::uint16_t direct_tls_port = 5223;
     bool allow_plaintext_auth = false;
     bool allow_registration = false;
-    std::uint32_t read_buffer_bytes = 4096;
+    std::uint32_t read_buffer_bytes = 1024;
     std::uint32_t stream_open_timeout_s = 10;
     std::uint32_t auth_timeout_s = 60;
     conflict_policy resource_conflict = conflict_policy::replace;
