@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/c2s_connection_state.hpp"
+#include "actors/features.hpp"
 #include "actors/messages.hpp"
 #include "actors/server_context.hpp"
 #include "app/logging.hpp"
@@ -562,6 +563,11 @@ void c2s_connection::send_features() {
     features.add_child({"bind", std::string{xml::ns::bind}});
     // XEP-0237 2: roster versioning is supported.
     features.add_child({"ver", "urn:xmpp:features:rosterver"});
+    // XEP-0115 6.3: the server's capabilities, so clients can cache them.
+    features.add_child({"c", "http://jabber.org/protocol/caps"})
+      .set_attr("hash", "sha-1")
+      .set_attr("node", std::string{caps_node})
+      .set_attr("ver", server_caps_ver());
     // RFC 3921 3 required session establishment and RFC 6121 dropped it;
     // advertising it as optional serves clients of both eras.
     features.add_child({"session", std::string{xml::ns::session}})

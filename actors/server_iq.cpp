@@ -70,20 +70,23 @@ void handle_disco_info(session_actor* self, xml::element& iq, const xml::element
     fail(self, iq, xml::stanza_error_condition::bad_request);
     return;
   }
-  if (payload.attr("node")) {
+  // XEP-0115 6.2: the caps node#ver names the same information.
+  auto node = payload.attr("node");
+  auto caps = std::string{caps_node} + "#" + server_caps_ver();
+  if (node && *node != caps) {
     fail(self, iq, xml::stanza_error_condition::item_not_found);
     return;
   }
   auto response = result_for(iq);
   auto& query = response.add_child({"query", std::string{xml::ns::disco_info}});
+  if (node)
+    query.set_attr("node", caps);
   query.add_child({"identity", std::string{xml::ns::disco_info}})
-    .set_attr("category", "server")
-    .set_attr("type", "im")
-    .set_attr("name", "Starling");
-  for (auto& row : implemented_features)
-    if (!row.var.empty())
-      query.add_child({"feature", std::string{xml::ns::disco_info}})
-        .set_attr("var", std::string{row.var});
+    .set_attr("category", std::string{server_identity_category})
+    .set_attr("type", std::string{server_identity_type})
+    .set_attr("name", std::string{server_identity_name});
+  for (auto& feature : server_features())
+    query.add_child({"feature", std::string{xml::ns::disco_info}}).set_attr("var", feature);
   reply(self, std::move(response));
 }
 

@@ -87,3 +87,36 @@ class LastActivity(SharedServerCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ServerCapabilities(SharedServerCase):
+    """XEP-0115: the caps hash in the stream features matches disco#info."""
+
+    accounts = {"frank": PASSWORD}
+
+    def test_caps_hash_matches_disco_info(self):
+        import base64
+        import hashlib
+
+        with self.server.login("frank", PASSWORD) as frank:
+            caps = frank.features.find("{http://jabber.org/protocol/caps}c")
+            self.assertIsNotNone(caps)
+            self.assertEqual(caps.get("hash"), "sha-1")
+
+            info = frank.iq("<query xmlns='http://jabber.org/protocol/disco#info'/>", to="localhost")
+            query = info.find("{http://jabber.org/protocol/disco#info}query")
+            identities = sorted(
+                f"{i.get('category')}/{i.get('type')}/{i.get('{http://www.w3.org/XML/1998/namespace}lang') or ''}/{i.get('name') or ''}"
+                for i in query.findall("{http://jabber.org/protocol/disco#info}identity"))
+            features = sorted(f.get("var") for f in
+                              query.findall("{http://jabber.org/protocol/disco#info}feature"))
+            text = "".join(i + "<" for i in identities) + "".join(f + "<" for f in features)
+            expected = base64.b64encode(hashlib.sha1(text.encode()).digest()).decode()
+            self.assertEqual(caps.get("ver"), expected)
+            self.assertIn("http://jabber.org/protocol/caps", features)
+
+            node = f"{caps.get('node')}#{caps.get('ver')}"
+            by_node = frank.iq(f"<query xmlns='http://jabber.org/protocol/disco#info' node='{node}'/>",
+                               to="localhost")
+            self.assertEqual(by_node.find("{http://jabber.org/protocol/disco#info}query").get("node"),
+                             node)
