@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "actors/iq_replies.hpp"
 #include "actors/messages.hpp"
 #include "actors/server_context.hpp"
 #include "protocol/im/subscription.hpp"
@@ -21,26 +22,6 @@ constexpr std::string_view vcard_ns = "vcard-temp";
 constexpr std::string_view last_ns = "jabber:iq:last";
 constexpr std::string_view vcard_kind = "vcard";
 constexpr std::string_view last_kind = "last";
-
-void reply(session_actor* self, xml::element response) {
-  self->send(self->state.connection, deliver_atom::value, std::move(response));
-}
-
-void fail(session_actor* self, const xml::element& iq, xml::stanza_error_condition condition) {
-  reply(self, xml::make_error_reply(iq, condition));
-}
-
-xml::element result_for(const xml::element& iq) {
-  xml::element response{"iq", std::string{xml::ns::client}};
-  response.set_attr("type", "result");
-  if (auto id = iq.attr("id"))
-    response.set_attr("id", std::string{*id});
-  if (auto to = iq.attr("to"))
-    response.set_attr("from", std::string{*to});
-  if (auto from = iq.attr("from"))
-    response.set_attr("to", std::string{*from});
-  return response;
-}
 
 // XEP-0054 3.1 and 3.2: anyone may read a vCard; only its owner may set it.
 void vcard(session_actor* self, xml::element& iq, const xml::element& payload,

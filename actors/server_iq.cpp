@@ -8,6 +8,7 @@
 
 #include "actors/features.hpp"
 #include "actors/account_services.hpp"
+#include "actors/iq_replies.hpp"
 #include "actors/messages.hpp"
 #include "actors/roster_service.hpp"
 #include "actors/roster_xml.hpp"
@@ -28,27 +29,6 @@ namespace starling::actors {
 namespace {
 
 using iq_handler = void (*)(session_actor*, xml::element&, const xml::element& payload);
-
-void reply(session_actor* self, xml::element response) {
-  self->send(self->state.connection, deliver_atom::value, std::move(response));
-}
-
-xml::element result_for(const xml::element& iq) {
-  xml::element response{"iq", std::string{xml::ns::client}};
-  response.set_attr("type", "result");
-  if (auto id = iq.attr("id"))
-    response.set_attr("id", std::string{*id});
-  // The reply comes from where the request went (RFC 6120 8.2.3).
-  if (auto to = iq.attr("to"))
-    response.set_attr("from", std::string{*to});
-  if (auto from = iq.attr("from"))
-    response.set_attr("to", std::string{*from});
-  return response;
-}
-
-void fail(session_actor* self, const xml::element& iq, xml::stanza_error_condition condition) {
-  reply(self, xml::make_error_reply(iq, condition));
-}
 
 // XEP-0199: a ping is answered with an empty result.
 void handle_ping(session_actor* self, xml::element& iq, const xml::element&) {
