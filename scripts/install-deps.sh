@@ -11,6 +11,7 @@ build_packages=(
 test_packages=(
   libboost-test-dev clang libclang-rt-14-dev lmdb-utils
   python3 python3-slixmpp go-sendxmpp sendxmpp
+  libstrophe-dev profanity tmux tsung
 )
 
 packages=("${build_packages[@]}")
