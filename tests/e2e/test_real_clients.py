@@ -22,6 +22,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -290,7 +291,13 @@ class Libstrophe(SharedServerCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        befriend(cls.server, "alice", "bob", "Bob Builder")
+        # unittest skips tearDownClass when setUpClass raises, so stop the
+        # server here in that case.
+        try:
+            befriend(cls.server, "alice", "bob", "Bob Builder")
+        except BaseException:
+            cls.server.__exit__(*sys.exc_info())
+            raise
 
     def converse(self, direct_tls):
         program = os.environ.get("STROPHE_CLIENT")
