@@ -1,5 +1,7 @@
 #include "benchmarks/loadgen/load_worker.hpp"
 
+#include "benchmarks/loadgen/traffic.hpp"
+
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -24,6 +26,11 @@ constexpr uint64_t control_key = ~uint64_t{0};
 //   failure <reason>          one per failed attempt
 //   existed                   one per registration that found the account
 //   dropped <reason>          a held session that ended during the hold
+//   traffic <sent> <unsent> <expected> <received> <reordered> <duplicates>
+//           <unexpected> <errors> <send-seconds> <setup-expected>
+//           <setup-confirmed> <setup-seconds>
+//                             chat and presence: the counters of the phase
+//   delivery <nanoseconds>    chat and presence: one per delivery
 //   done                      last line
 class report_writer {
 public:
@@ -93,12 +100,20 @@ int run_worker(const worker_config& config) {
   uint64_t failed = 0;
   bool ready_sent = false;
   bool hold_over = config.control_fd < 0;
+  bool with_traffic = config.kind == scenario::chat || config.kind == scenario::presence;
+  bool keeps_sessions = config.kind == scenario::hold_idle || with_traffic;
+  std::unique_ptr<traffic> phase;
+  // Local account index (0 .. count-1) to slot and back.
+  std::vector<size_t> slot_of_local(config.count, SIZE_MAX);
+  std::vector<uint64_t> local_of_slot;
+  std::vector<size_t> failed_by_send;
   auto run_deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(config.max_seconds));
   auto login_timeout = std::chrono::duration<double>(config.login_timeout_s);
   auto next_timeout_scan = clock_type::now();
   std::vector<epoll_event> events(1024);
 
   auto release = [&](size_t slot) {
+    slot_of_local[local_of_slot[slot]] = SIZE_MAX;
     slots[slot].reset();
     armed_events[slot] = 0;
     free_slots.push_back(slot);
@@ -139,7 +154,7 @@ int run_worker(const worker_config& config) {
     report.line("latency", std::to_string(latency.count()));
     if (connection.account_existed())
       report.line("existed");
-    if (config.kind == scenario::hold_idle) {
+    if (keeps_sessions) {
       // Keep the session; from now on only reads (and a close) matter.
       uint32_t wanted = connection.wanted_events();
       epoll_event event{};
@@ -161,6 +176,7 @@ int run_worker(const worker_config& config) {
       slot = slots.size();
       slots.emplace_back();
       armed_events.push_back(0);
+      local_of_slot.push_back(0);
     } else {
       slot = free_slots.back();
       free_slots.pop_back();
@@ -168,6 +184,8 @@ int run_worker(const worker_config& config) {
     slots[slot] = std::make_unique<xmpp_connection>(config.client, tls_context,
                                                     config.user_prefix + std::to_string(index),
                                                     config.password);
+    local_of_slot[slot] = next - 1;
+    slot_of_local[next - 1] = slot;
     sockaddr_in source{};
     source.sin_family = AF_INET;
     source.sin_addr = config.sources[index % config.sources.size()];
@@ -183,6 +201,54 @@ int run_worker(const worker_config& config) {
     settle(slot, xmpp_connection::status::in_progress);
   };
 
+  // Re-arms epoll after a write that may have left output queued.
+  auto rearm = [&](size_t slot) {
+    auto& connection = *slots[slot];
+    uint32_t wanted = connection.wanted_events();
+    if (wanted != armed_events[slot] && connection.fd() >= 0) {
+      epoll_event event{};
+      event.events = wanted;
+      event.data.u64 = slot;
+      epoll_ctl(epoll_fd, EPOLL_CTL_MOD, connection.fd(), &event);
+      armed_events[slot] = wanted;
+    }
+  };
+  auto online = [&](uint64_t local) {
+    size_t slot = local < slot_of_local.size() ? slot_of_local[local] : SIZE_MAX;
+    return slot != SIZE_MAX && slots[slot]
+           && slots[slot]->current_status() == xmpp_connection::status::established;
+  };
+  auto start_traffic = [&]() {
+    traffic::hooks hooks;
+    hooks.online = online;
+    hooks.full_jid = [&](uint64_t local) { return slots[slot_of_local[local]]->bound_jid(); };
+    hooks.send = [&](uint64_t local, std::string_view stanza) {
+      size_t slot = slot_of_local[local];
+      slots[slot]->send_stanza(stanza);
+      // A failed write ends the session; it is reported as dropped after the
+      // current event, because this may run inside its own on_event().
+      if (slots[slot]->current_status() == xmpp_connection::status::established)
+        rearm(slot);
+      else
+        failed_by_send.push_back(slot);
+    };
+    phase = std::make_unique<traffic>(config, std::move(hooks));
+    for (uint64_t local = 0; local < config.count; ++local) {
+      if (!online(local))
+        continue;
+      slots[slot_of_local[local]]->set_stanza_handler([&, local](const xml_node& stanza) {
+        phase->on_stanza(local, stanza, clock_type::now());
+      });
+    }
+    phase->begin(clock_type::now());
+  };
+  auto settle_failed_sends = [&]() {
+    for (size_t slot : failed_by_send)
+      if (slots[slot] && slots[slot]->current_status() == xmpp_connection::status::failed)
+        settle(slot, xmpp_connection::status::established);
+    failed_by_send.clear();
+  };
+
   while (true) {
     auto now = clock_type::now();
     bool out_of_time = now >= run_deadline;
@@ -193,13 +259,20 @@ int run_worker(const worker_config& config) {
       ready_sent = true;
       report.line("ready", std::to_string(ok) + " " + std::to_string(failed));
       report.flush();
-      if (config.kind != scenario::hold_idle)
+      if (!keeps_sessions)
         break;
     }
     if (ready_sent && (hold_over || out_of_time))
       break;
+    if (phase) {
+      phase->tick(clock_type::now());
+      settle_failed_sends();
+      if (phase->finished())
+        break;
+    }
 
-    int count = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 100);
+    int count = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()),
+                           phase ? phase->wait_ms() : 100);
     if (count < 0 && errno != EINTR)
       break;
     for (int i = 0; i < count; ++i) {
@@ -210,6 +283,8 @@ int run_worker(const worker_config& config) {
         if (got <= 0) {
           hold_over = true;
           epoll_ctl(epoll_fd, EPOLL_CTL_DEL, config.control_fd, nullptr);
+        } else if (with_traffic && ready_sent && !phase) {
+          start_traffic();
         }
         continue;
       }
@@ -219,6 +294,7 @@ int run_worker(const worker_config& config) {
       slots[key]->on_event(events[i].events);
       settle(key, before);
     }
+    settle_failed_sends();
 
     // Login timeouts, and the hard bound on the whole run.
     now = clock_type::now();
@@ -235,6 +311,18 @@ int run_worker(const worker_config& config) {
     }
   }
 
+  if (phase) {
+    const auto& r = phase->outcome();
+    for (uint64_t latency : r.latencies_ns)
+      report.line("delivery", std::to_string(latency));
+    report.line("traffic", std::to_string(r.sent) + " " + std::to_string(r.unsent) + " "
+                             + std::to_string(r.expected) + " " + std::to_string(r.received) + " "
+                             + std::to_string(r.reordered) + " " + std::to_string(r.duplicates) + " "
+                             + std::to_string(r.unexpected) + " " + std::to_string(r.errors) + " "
+                             + std::to_string(r.send_seconds) + " " + std::to_string(r.setup_expected)
+                             + " " + std::to_string(r.setup_confirmed) + " "
+                             + std::to_string(r.setup_seconds));
+  }
   for (auto& connection : slots)
     if (connection)
       connection->close_stream();

@@ -1,8 +1,10 @@
 // One load generator process: an epoll loop over many xmpp_connection
 // objects, running one scenario over a slice of the accounts. The driver in
 // main.cpp forks one worker per slice; a worker reports to the driver over
-// a pipe as text lines (see report_line in load_worker.cpp) and, in
-// hold-idle, keeps its sessions until the driver closes the control pipe.
+// a pipe as text lines (see report_writer in load_worker.cpp). In hold-idle
+// it keeps its sessions until the driver closes the control pipe; in chat
+// and presence it starts the traffic phase when the driver writes one byte
+// to the control pipe, so that all workers start sending together.
 #pragma once
 
 #include "benchmarks/loadgen/xmpp_connection.hpp"
@@ -15,7 +17,12 @@
 
 namespace starling::loadgen {
 
-enum class scenario { login_storm, hold_idle, register_accounts };
+enum class scenario { login_storm, hold_idle, register_accounts, chat, presence };
+
+// Who sends to whom in the chat scenario, among the sessions of one worker:
+// pairs: 2k and 2k+1 send to each other; ring: i sends to i+1 (the last to
+// the first).
+enum class chat_pairing { pairs, ring };
 
 struct worker_config {
   scenario kind = scenario::login_storm;
@@ -30,7 +37,20 @@ struct worker_config {
   double login_timeout_s = 30;
   // Upper bound on the whole worker run, hold included.
   double max_seconds = 900;
-  // Read end of the control pipe (hold-idle): EOF ends the hold.
+  // chat and presence: this worker's share of the offered rate (stanzas
+  // per second), how long to send, and how long to wait for late stanzas.
+  double rate = 100;
+  double duration_s = 10;
+  double drain_s = 5;
+  chat_pairing pairing = chat_pairing::pairs;
+  // presence: contacts per session (even; ring neighbours at distance 1 to
+  // contacts / 2 on both sides), seconds allowed for the subscription setup
+  // and seconds to wait after initial presence before measuring.
+  uint64_t contacts = 10;
+  double setup_timeout_s = 60;
+  double settle_s = 2;
+  // Read end of the control pipe: EOF ends the hold (hold-idle), one byte
+  // starts the traffic (chat, presence).
   int control_fd = -1;
   // Write end of the report pipe.
   int report_fd = -1;

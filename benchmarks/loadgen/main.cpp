@@ -133,6 +133,13 @@ struct merged_report {
   std::vector<uint64_t> latencies_us;
   std::map<std::string, uint64_t> failures;
   std::map<std::string, uint64_t> dropped;
+  // chat and presence, summed over the workers (send_seconds: the longest).
+  bool has_traffic = false;
+  uint64_t sent = 0, unsent = 0, expected = 0, received = 0, reordered = 0, duplicates = 0,
+           unexpected = 0, errors = 0, setup_expected = 0, setup_confirmed = 0;
+  double send_seconds = 0;
+  double setup_seconds = 0;
+  std::vector<uint64_t> deliveries_ns;
 };
 
 void handle_line(const std::string& line, worker_handle& worker, merged_report& report) {
@@ -155,6 +162,29 @@ void handle_line(const std::string& line, worker_handle& worker, merged_report& 
     report.ok += ok;
     report.failed += failed;
     worker.ready = true;
+  } else if (key == "delivery") {
+    report.deliveries_ns.push_back(std::stoull(value));
+  } else if (key == "traffic") {
+    std::istringstream in(value);
+    uint64_t sent = 0, unsent = 0, expected = 0, received = 0, reordered = 0, duplicates = 0,
+             unexpected = 0, errors = 0, setup_expected = 0, setup_confirmed = 0;
+    double send_seconds = 0;
+    double setup_seconds = 0;
+    in >> sent >> unsent >> expected >> received >> reordered >> duplicates >> unexpected >> errors
+      >> send_seconds >> setup_expected >> setup_confirmed >> setup_seconds;
+    report.has_traffic = true;
+    report.sent += sent;
+    report.unsent += unsent;
+    report.expected += expected;
+    report.received += received;
+    report.reordered += reordered;
+    report.duplicates += duplicates;
+    report.unexpected += unexpected;
+    report.errors += errors;
+    report.setup_expected += setup_expected;
+    report.setup_confirmed += setup_confirmed;
+    report.send_seconds = std::max(report.send_seconds, send_seconds);
+    report.setup_seconds = std::max(report.setup_seconds, setup_seconds);
   } else if (key == "done") {
     worker.done = true;
   }
@@ -166,6 +196,10 @@ double percentile_ms(const std::vector<uint64_t>& sorted, double fraction) {
   auto index = static_cast<size_t>(std::ceil(fraction * static_cast<double>(sorted.size()))) - 1;
   index = std::min(index, sorted.size() - 1);
   return static_cast<double>(sorted[index]) / 1000.0;
+}
+
+double percentile_ns_to_ms(const std::vector<uint64_t>& sorted, double fraction) {
+  return percentile_ms(sorted, fraction) / 1000.0;
 }
 
 std::string json_escape(const std::string& text) {
@@ -183,7 +217,13 @@ std::string json_escape(const std::string& text) {
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"XMPP load generator: login-storm, hold-idle and register scenarios"};
+  // Multi-user chat rooms are not in the server yet; the scenario name is
+  // kept so that scripts can list it already.
+  if (argc >= 2 && std::string(argv[1]) == "groupchat") {
+    std::printf("skipped: the server has no group chat (XEP-0045) yet\n");
+    return 0;
+  }
+  CLI::App app{"XMPP load generator: register, login-storm, hold-idle, chat, presence and groupchat"};
   std::string scenario_name;
   std::string server_address = "127.0.0.1";
   uint16_t port = 5222;
@@ -200,9 +240,18 @@ int main(int argc, char** argv) {
   std::string json_path;
   std::string label;
 
-  app.add_option("scenario", scenario_name, "login-storm, hold-idle or register")
+  std::string pairing = "pairs";
+  app.add_option("scenario", scenario_name, "login-storm, hold-idle, register, chat, presence or groupchat")
     ->required()
-    ->check(CLI::IsMember({"login-storm", "hold-idle", "register"}));
+    ->check(CLI::IsMember({"login-storm", "hold-idle", "register", "chat", "presence"}));
+  app.add_option("--rate", config.rate, "chat, presence: stanzas per second over all senders");
+  app.add_option("--duration", config.duration_s, "chat, presence: seconds of sending");
+  app.add_option("--drain-seconds", config.drain_s,
+                 "chat, presence: wait after the last send before counting the rest as lost");
+  app.add_option("--pairing", pairing, "chat: pairs (2k <-> 2k+1) or ring (i -> i+1)")
+    ->check(CLI::IsMember({"pairs", "ring"}));
+  app.add_option("--contacts", config.contacts, "presence: contacts per session (even)");
+  app.add_option("--setup-timeout", config.setup_timeout_s, "presence: seconds allowed for the subscriptions");
   app.add_option("--server", server_address, "server IPv4 address (loopback only)");
   app.add_option("--port", port, "server port");
   app.add_option("--domain", config.client.domain, "XMPP domain (stream 'to')");
@@ -222,7 +271,8 @@ int main(int argc, char** argv) {
   app.add_option("--login-timeout", config.login_timeout_s, "seconds before a login counts as failed");
   app.add_option("--max-seconds", config.max_seconds, "hard bound on the whole run in seconds");
   app.add_option("--hold-seconds", hold_seconds, "hold-idle: seconds to hold the sessions");
-  app.add_option("--settle-seconds", settle_seconds, "hold-idle: wait before the first memory sample");
+  app.add_option("--settle-seconds", settle_seconds,
+                 "hold-idle: wait before the first memory sample; presence: wait after initial presence");
   app.add_option("--sources", source_count, "source addresses 127.0.0.1 .. 127.0.0.N, round-robin")
     ->check(CLI::Range(1, 250));
   app.add_option("--processes", processes, "worker processes; 0 picks ceil(count / max-per-process)");
@@ -235,7 +285,30 @@ int main(int argc, char** argv) {
 
   config.kind = scenario_name == "login-storm" ? loadgen::scenario::login_storm
                 : scenario_name == "hold-idle" ? loadgen::scenario::hold_idle
+                : scenario_name == "chat"      ? loadgen::scenario::chat
+                : scenario_name == "presence"  ? loadgen::scenario::presence
                                                : loadgen::scenario::register_accounts;
+  bool with_traffic = config.kind == loadgen::scenario::chat || config.kind == loadgen::scenario::presence;
+  bool keeps_sessions = config.kind == loadgen::scenario::hold_idle || with_traffic;
+  // Presence: subscription requests reach only available resources.
+  if (config.kind == loadgen::scenario::presence)
+    config.client.send_presence = true;
+  config.pairing = pairing == "ring" ? loadgen::chat_pairing::ring : loadgen::chat_pairing::pairs;
+  config.settle_s = settle_seconds;
+  if (config.kind == loadgen::scenario::chat && config.pairing == loadgen::chat_pairing::pairs
+      && config.count % 2 != 0) {
+    std::fprintf(stderr, "loadgen: chat with --pairing pairs needs an even --count\n");
+    return 2;
+  }
+  if (with_traffic && (config.rate <= 0 || config.duration_s <= 0)) {
+    std::fprintf(stderr, "loadgen: --rate and --duration must be positive\n");
+    return 2;
+  }
+  if (config.kind == loadgen::scenario::presence
+      && (config.contacts == 0 || config.contacts % 2 != 0 || config.contacts >= config.count)) {
+    std::fprintf(stderr, "loadgen: presence needs an even --contacts below --count\n");
+    return 2;
+  }
   config.client.goal = config.kind == loadgen::scenario::register_accounts
                          ? loadgen::connection_goal::register_account
                          : loadgen::connection_goal::login;
@@ -260,7 +333,10 @@ int main(int argc, char** argv) {
   }
   if (processes == 0)
     processes = static_cast<unsigned>(std::max<uint64_t>(1, (config.count + max_per_process - 1) / max_per_process));
-  if (config.count / processes + 1 > max_per_process && config.kind == loadgen::scenario::hold_idle) {
+  // Presence contacts are ring neighbours over all sessions, so one process.
+  if (config.kind == loadgen::scenario::presence)
+    processes = 1;
+  if (config.count / processes + 1 > max_per_process && keeps_sessions) {
     std::fprintf(stderr, "loadgen: %u processes cannot hold %llu sessions at %llu each\n", processes,
                  static_cast<unsigned long long>(config.count),
                  static_cast<unsigned long long>(max_per_process));
@@ -280,8 +356,11 @@ int main(int argc, char** argv) {
   // Fork the workers, each with its slice and its share of the concurrency.
   std::vector<worker_handle> workers(processes);
   uint64_t offset = 0;
+  // Chat pairs stay inside one worker: shares are whole pairs.
+  uint64_t unit = config.kind == loadgen::scenario::chat && config.pairing == loadgen::chat_pairing::pairs ? 2 : 1;
+  uint64_t units = config.count / unit;
   for (unsigned w = 0; w < processes; ++w) {
-    uint64_t share = config.count / processes + (w < config.count % processes ? 1 : 0);
+    uint64_t share = unit * (units / processes + (w < units % processes ? 1 : 0));
     int report_pipe[2];
     int control_pipe[2];
     if (pipe2(report_pipe, O_CLOEXEC) != 0 || pipe2(control_pipe, O_CLOEXEC) != 0) {
@@ -304,8 +383,10 @@ int main(int argc, char** argv) {
       slice.first_index = config.first_index + offset;
       slice.count = share;
       slice.concurrency = std::max<uint64_t>(1, config.concurrency / processes);
+      // The offered rate is spread evenly over all senders.
+      slice.rate = config.count > 0 ? config.rate * static_cast<double>(share) / static_cast<double>(config.count) : 0;
       slice.report_fd = report_pipe[1];
-      slice.control_fd = config.kind == loadgen::scenario::hold_idle ? control_pipe[0] : -1;
+      slice.control_fd = keeps_sessions ? control_pipe[0] : -1;
       _exit(loadgen::run_worker(slice));
     }
     ::close(report_pipe[1]);
@@ -370,6 +451,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "loadgen: %llu ok, %llu failed after %.2f s\n",
                    static_cast<unsigned long long>(report.ok),
                    static_cast<unsigned long long>(report.failed), login_seconds);
+      if (with_traffic) {
+        // All workers are logged in: start the traffic everywhere at once.
+        for (auto& worker : workers)
+          if (::write(worker.control_fd, "g", 1) != 1)
+            std::perror("loadgen: write to worker");
+      }
     }
     if (all_ready && !hold_released && config.kind == loadgen::scenario::hold_idle) {
       if (now >= next_sample && !server_pids.empty()) {
@@ -423,6 +510,28 @@ int main(int argc, char** argv) {
     std::printf("%-26s %llu x %s\n", "failure", static_cast<unsigned long long>(count), reason.c_str());
   for (auto& [reason, count] : report.dropped)
     std::printf("%-26s %llu x %s\n", "dropped during hold", static_cast<unsigned long long>(count), reason.c_str());
+  uint64_t lost = report.expected - std::min(report.expected, report.received);
+  double achieved = report.send_seconds > 0 ? static_cast<double>(report.sent) / report.send_seconds : 0;
+  std::sort(report.deliveries_ns.begin(), report.deliveries_ns.end());
+  if (with_traffic) {
+    if (config.kind == loadgen::scenario::presence)
+      std::printf("%-26s %llu of %llu subscription confirmations in %.2f s\n", "subscription setup",
+                  static_cast<unsigned long long>(report.setup_confirmed),
+                  static_cast<unsigned long long>(report.setup_expected), report.setup_seconds);
+    std::printf("%-26s %llu sent (%llu skipped, sender offline), offered %.0f/s for %.1f s\n", "traffic",
+                static_cast<unsigned long long>(report.sent), static_cast<unsigned long long>(report.unsent),
+                config.rate, config.duration_s);
+    std::printf("%-26s %.0f per second over %.2f s\n", "achieved send rate", achieved, report.send_seconds);
+    std::printf("%-26s %llu expected, %llu received, %llu lost (after %.1f s drain)\n", "deliveries",
+                static_cast<unsigned long long>(report.expected), static_cast<unsigned long long>(report.received),
+                static_cast<unsigned long long>(lost), config.drain_s);
+    std::printf("%-26s %llu reordered, %llu duplicates, %llu unexpected, %llu error stanzas\n", "checks",
+                static_cast<unsigned long long>(report.reordered), static_cast<unsigned long long>(report.duplicates),
+                static_cast<unsigned long long>(report.unexpected), static_cast<unsigned long long>(report.errors));
+    std::printf("%-26s p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", "delivery latency ms",
+                percentile_ns_to_ms(report.deliveries_ns, 0.50), percentile_ns_to_ms(report.deliveries_ns, 0.90),
+                percentile_ns_to_ms(report.deliveries_ns, 0.99), percentile_ns_to_ms(report.deliveries_ns, 1.0));
+  }
   if (!server_pids.empty()) {
     std::printf("%-26s %.2f s (%.3f ms per login)\n", "server CPU during logins", cpu_during_logins,
                 report.ok > 0 ? cpu_during_logins * 1000.0 / static_cast<double>(report.ok) : 0.0);
@@ -467,7 +576,27 @@ int main(int argc, char** argv) {
         << ", \"rss_kib_with_sessions\": " << held.rss_kib << ", \"pss_kib_with_sessions\": " << held.pss_kib
         << ", \"held_sessions\": " << held_sessions
         << ", \"rss_bytes_per_session\": " << rss_per_session
-        << ", \"pss_bytes_per_session\": " << pss_per_session << "}\n}\n";
+        << ", \"pss_bytes_per_session\": " << pss_per_session << "}";
+    if (with_traffic) {
+      out << ",\n  \"traffic\": {\"rate\": " << config.rate << ", \"duration\": " << config.duration_s
+          << ", \"drain_seconds\": " << config.drain_s << ", \"sent\": " << report.sent
+          << ", \"unsent\": " << report.unsent << ", \"send_seconds\": " << report.send_seconds
+          << ", \"achieved_rate\": " << achieved << ", \"expected\": " << report.expected
+          << ", \"received\": " << report.received << ", \"lost\": " << lost
+          << ", \"reordered\": " << report.reordered << ", \"duplicates\": " << report.duplicates
+          << ", \"unexpected\": " << report.unexpected << ", \"errors\": " << report.errors
+          << ", \"setup_expected\": " << report.setup_expected
+          << ", \"setup_confirmed\": " << report.setup_confirmed
+          << ", \"setup_seconds\": " << report.setup_seconds
+          << ", \"latency_ms\": {\"p50\": " << percentile_ns_to_ms(report.deliveries_ns, 0.5)
+          << ", \"p90\": " << percentile_ns_to_ms(report.deliveries_ns, 0.9)
+          << ", \"p99\": " << percentile_ns_to_ms(report.deliveries_ns, 0.99)
+          << ", \"max\": " << percentile_ns_to_ms(report.deliveries_ns, 1.0) << "}}";
+    }
+    out << "\n}\n";
   }
-  return report.failed == 0 && dropped_total == 0 ? 0 : 1;
+  bool traffic_ok = !with_traffic
+                    || (report.has_traffic && lost == 0 && report.reordered == 0 && report.duplicates == 0
+                        && report.unexpected == 0 && report.errors == 0 && report.unsent == 0);
+  return report.failed == 0 && dropped_total == 0 && traffic_ok ? 0 : 1;
 }

@@ -283,6 +283,11 @@ void xmpp_connection::send(std::string_view data) {
   flush();
 }
 
+void xmpp_connection::send_stanza(std::string_view stanza) {
+  if (status_ == status::established && fd_ >= 0)
+    send(stanza);
+}
+
 void xmpp_connection::flush() {
   while (!output_.empty() && fd_ >= 0) {
     if (tls_ != nullptr) {
@@ -584,6 +589,7 @@ void xmpp_connection::handle_element(const xml_node& element) {
           fail("bind-result-without-jid");
           return;
         }
+        bound_jid_ = jid->text;
         if (session_required_) {
           phase_ = phase::wait_session;
           send("<iq type='set' id='sess1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
@@ -595,7 +601,10 @@ void xmpp_connection::handle_element(const xml_node& element) {
     }
 
     case phase::established:
-      // Presence echoes, pushes and the like: a held session ignores them.
+      // Without a handler (hold-idle) presence echoes, pushes and the like
+      // are ignored.
+      if (stanza_handler_)
+        stanza_handler_(element);
       return;
 
     default:

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -83,6 +84,16 @@ public:
   bool account_existed() const { return account_existed_; }
   std::chrono::steady_clock::time_point started_at() const { return started_at_; }
   std::chrono::steady_clock::time_point finished_at() const { return finished_at_; }
+  // The full JID from the bind result (RFC 6120 7.6.1); empty before bind.
+  const std::string& bound_jid() const { return bound_jid_; }
+
+  // Established sessions only: queues a stanza and writes what the socket
+  // takes now; the rest goes out when wanted_events() reports EPOLLOUT.
+  void send_stanza(std::string_view stanza);
+  // Called with every top-level element that arrives once established.
+  void set_stanza_handler(std::function<void(const xml_node&)> handler) {
+    stanza_handler_ = std::move(handler);
+  }
 
 private:
   enum class phase {
@@ -154,6 +165,8 @@ private:
   bool session_required_ = false;
   bool account_existed_ = false;
   std::unique_ptr<scram_client> scram_;
+  std::string bound_jid_;
+  std::function<void(const xml_node&)> stanza_handler_;
   std::chrono::steady_clock::time_point started_at_;
   std::chrono::steady_clock::time_point finished_at_;
 };
