@@ -81,6 +81,10 @@ private:
   // message and ends before it arrives is never freed (measured: about
   // 1.5 KB per connection), because the message keeps a reference to its
   // sender.
+  // NOTE: the pending message still holds the broker object (about 2 KB)
+  // until it fires, up to auth_timeout_s or ping_interval_s after the
+  // connection ended, so a client that connects and disconnects quickly
+  // ties up that much per connection for that long.
   template <class Duration, class... Ts>
   void send_later(Duration delay, Ts&&... xs) {
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, std::forward<Ts>(xs)...);
