@@ -406,6 +406,8 @@ int main(int argc, char** argv) {
   clock_type::time_point next_sample;
   clock_type::time_point hold_end;
   bool hold_released = false;
+  process_sample traffic_start;
+  clock_type::time_point traffic_started_at;
   auto deadline = started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(config.max_seconds + 30));
 
   // Read the reports; in hold-idle, sample the server while the sessions are held.
@@ -453,6 +455,8 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(report.failed), login_seconds);
       if (with_traffic) {
         // All workers are logged in: start the traffic everywhere at once.
+        traffic_start = sample_processes(server_pids, include_children);
+        traffic_started_at = clock_type::now();
         for (auto& worker : workers)
           if (::write(worker.control_fd, "g", 1) != 1)
             std::perror("loadgen: write to worker");
@@ -482,6 +486,15 @@ int main(int argc, char** argv) {
     int status = 0;
     waitpid(worker.pid, &status, 0);
   }
+
+  process_sample traffic_end = sample_processes(server_pids, include_children);
+  double traffic_wall = with_traffic && all_ready
+                          ? std::chrono::duration<double>(clock_type::now() - traffic_started_at).count() : 0;
+  double traffic_server_cpu = traffic_end.cpu_seconds - traffic_start.cpu_seconds;
+  rusage children{};
+  getrusage(RUSAGE_CHILDREN, &children);
+  double loadgen_cpu = static_cast<double>(children.ru_utime.tv_sec + children.ru_stime.tv_sec)
+                       + static_cast<double>(children.ru_utime.tv_usec + children.ru_stime.tv_usec) / 1e6;
 
   // Results.
   std::sort(report.latencies_us.begin(), report.latencies_us.end());
@@ -528,6 +541,10 @@ int main(int argc, char** argv) {
     std::printf("%-26s %llu reordered, %llu duplicates, %llu unexpected, %llu error stanzas\n", "checks",
                 static_cast<unsigned long long>(report.reordered), static_cast<unsigned long long>(report.duplicates),
                 static_cast<unsigned long long>(report.unexpected), static_cast<unsigned long long>(report.errors));
+    if (!server_pids.empty())
+      std::printf("%-26s %.2f s over %.2f s (%.0f%% of one core)\n", "server CPU during traffic",
+                  traffic_server_cpu, traffic_wall, traffic_wall > 0 ? 100 * traffic_server_cpu / traffic_wall : 0.0);
+    std::printf("%-26s %.2f s over the whole run (all workers)\n", "loadgen CPU", loadgen_cpu);
     std::printf("%-26s p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n", "delivery latency ms",
                 percentile_ns_to_ms(report.deliveries_ns, 0.50), percentile_ns_to_ms(report.deliveries_ns, 0.90),
                 percentile_ns_to_ms(report.deliveries_ns, 0.99), percentile_ns_to_ms(report.deliveries_ns, 1.0));
@@ -588,6 +605,8 @@ int main(int argc, char** argv) {
           << ", \"setup_expected\": " << report.setup_expected
           << ", \"setup_confirmed\": " << report.setup_confirmed
           << ", \"setup_seconds\": " << report.setup_seconds
+          << ", \"server_cpu_seconds\": " << traffic_server_cpu << ", \"wall_seconds\": " << traffic_wall
+          << ", \"loadgen_cpu_seconds\": " << loadgen_cpu
           << ", \"latency_ms\": {\"p50\": " << percentile_ns_to_ms(report.deliveries_ns, 0.5)
           << ", \"p90\": " << percentile_ns_to_ms(report.deliveries_ns, 0.9)
           << ", \"p99\": " << percentile_ns_to_ms(report.deliveries_ns, 0.99)
