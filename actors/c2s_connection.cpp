@@ -68,6 +68,8 @@ c2s_connection::c2s_connection(c2s_broker* broker) : self(broker) {
 c2s_connection::~c2s_connection() {
   if (ctx)
     ctx->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (timers)
+    caf::anon_send(timers, unregister_atom::value, id);
 }
 
 caf::behavior c2s_connection_actor(c2s_broker* self, caf::io::connection_handle hdl,
@@ -87,6 +89,9 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
   rate_tokens = ctx->config.c2s.max_bytes_per_second;
   rate_refilled = std::chrono::steady_clock::now();
 
+  timers = ctx->timer_relay();
+  if (timers)
+    self->send(timers, register_atom::value, id, caf::actor_cast<caf::actor>(self));
   self->configure_read(hdl, caf::io::receive_policy::at_most(ctx->config.c2s.read_buffer_bytes));
   // data_transferred_msg reports how much output still waits in CAF's
   // buffers (c2s.max_output_bytes).

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "actors/c2s_connection.hpp"
+#include "actors/timer_relay.hpp"
 #include "protocol/sasl/mechanism.hpp"
 #include "protocol/tls/tls_session.hpp"
 #include "protocol/xml/element.hpp"
@@ -76,18 +77,18 @@ private:
   void release_binding();
   void arm_timer(std::chrono::seconds timeout);
 
-  // Delivers a timer message to this broker after `delay`. It is sent
-  // without a sender: in CAF 0.17.6 a broker that sends itself a delayed
-  // message and ends before it arrives is never freed (measured: about
-  // 1.5 KB per connection), because the message keeps a reference to its
-  // sender.
-  // NOTE: the pending message still holds the broker object (about 2 KB)
-  // until it fires, up to auth_timeout_s or ping_interval_s after the
-  // connection ended, so a client that connects and disconnects quickly
-  // ties up that much per connection for that long.
+  // Delivers a timer message to this broker after `delay`, through the
+  // timer relay (timer_relay.hpp) so that a pending timer does not keep a
+  // closed broker in memory. Never scheduled with self as sender: in CAF
+  // 0.17.6 a broker that sends itself a delayed message and ends before it
+  // arrives is never freed (measured: about 1.5 KB per connection).
   template <class Duration, class... Ts>
   void send_later(Duration delay, Ts&&... xs) {
-    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, std::forward<Ts>(xs)...);
+    if (timers)
+      caf::delayed_anon_send(timers, delay, fire_atom::value, id,
+                             caf::make_message(std::forward<Ts>(xs)...));
+    else
+      caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, std::forward<Ts>(xs)...);
   }
   void charge_rate_limit(std::size_t bytes);
   void refill_rate_tokens();
@@ -159,6 +160,7 @@ public:
   std::string held_input;
 
   caf::actor session;
+  caf::actor timers; ///< The timer relay this broker is registered with.
   std::uint64_t timer_generation = 0;
   /// Exit reason of this actor: normal, or the supervisor's shutdown request.
   caf::error quit_reason;

@@ -82,6 +82,10 @@ store::writer_actor server_context::writer() const {
     supervisor::published_child(*system, registry_keys::writer));
 }
 
+caf::actor server_context::timer_relay() const {
+  return supervisor::published_child(*system, registry_keys::timers);
+}
+
 caf::actor server_context::roster_service() const {
   return supervisor::published_child(*system, registry_keys::roster);
 }

@@ -90,6 +90,9 @@ struct server_context {
   /// The roster service (roster_service.hpp); invalid during a restart.
   caf::actor roster_service() const;
 
+  /// The timer relay of connection brokers (timer_relay.hpp).
+  caf::actor timer_relay() const;
+
   /// Internally synchronised.
   session_table sessions;
   login_throttle throttle;

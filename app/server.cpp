@@ -19,6 +19,7 @@
 #include "store/lmdb_user_data_store.hpp"
 #include "store/lmdb_roster_store.hpp"
 #include "actors/roster_service.hpp"
+#include "actors/timer_relay.hpp"
 #include "store/writer_actor.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -123,6 +124,15 @@ std::vector<sup::child_spec> application_tree(std::shared_ptr<server_context> ct
     return actors::spawn_roster_service(system, ctx);
   };
 
+  sup::child_spec timers_spec;
+  timers_spec.name = "timers";
+  timers_spec.restart = sup::restart_type::permanent;
+  timers_spec.shutdown = std::chrono::seconds{1};
+  timers_spec.registry_key = actors::registry_keys::timers;
+  timers_spec.start = [](caf::actor_system& system, const caf::message&) {
+    return actors::spawn_timer_relay(system);
+  };
+
   std::vector<sup::child_spec> listeners;
   listeners.push_back(adopting_supervisor("connections", actors::registry_keys::connections,
                                           shutdown));
@@ -135,7 +145,7 @@ std::vector<sup::child_spec> application_tree(std::shared_ptr<server_context> ct
   return {
     std::move(store_spec),
     sup::supervisor_child("services", flags("services", sup::restart_strategy::one_for_one),
-                          {std::move(roster_spec)}),
+                          {std::move(roster_spec), std::move(timers_spec)}),
     adopting_supervisor("sessions", actors::registry_keys::sessions, shutdown),
     sup::supervisor_child("listeners", flags("listeners", sup::restart_strategy::one_for_one),
                           std::move(listeners)),
