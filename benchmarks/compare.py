@@ -154,7 +154,10 @@ class Server:
 class Starling(Server):
     name = "starling"
 
-    def __init__(self, work, base_port, cert, key, build):
+    def __init__(self, work, base_port, cert, key, build, label=None, preload=None):
+        if label:
+            self.name = label  # own directory and label in the results
+        self.preload = preload
         super().__init__(work, base_port, cert, key)
         self.binary = os.path.join(build, "app", "starlingd")
         # Only the options the comparison depends on; everything else keeps
@@ -193,7 +196,8 @@ max_failures_per_account = 0
             f.write(text)
 
     def start(self):
-        self.proc = self.popen([self.binary, "-c", self.config], cwd=self.dir)
+        env = dict(os.environ, LD_PRELOAD=self.preload) if self.preload else None
+        self.proc = self.popen([self.binary, "-c", self.config], cwd=self.dir, env=env)
         if not wait_for_port(self.plain_port, 30, self.proc):
             raise RuntimeError("starlingd did not open its port; see " + self.log.name)
 
@@ -351,7 +355,13 @@ def main():
     parser.add_argument("--hold-seconds", type=float, default=10)
     parser.add_argument("--logins", type=int, default=5000, help="login-storm logins")
     parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--scenarios", default="hold-idle:plain,hold-idle:tls,login-storm:plain,login-storm:tls")
+    parser.add_argument("--scenarios", default="hold-idle:plain,hold-idle:tls,login-storm:plain,login-storm:tls",
+                        help="comma-separated KIND:SECURITY, KIND one of hold-idle, login-storm, chat")
+    parser.add_argument("--chat-sessions", type=int, default=1000, help="chat: sessions (pairs)")
+    parser.add_argument("--chat-rate", type=float, default=7500, help="chat: messages per second, all senders")
+    parser.add_argument("--chat-duration", type=float, default=10, help="chat: seconds of sending")
+    parser.add_argument("--preload", action="append", default=[], metavar="LABEL=LIBRARY",
+                        help="also run Starling with LD_PRELOAD=LIBRARY under LABEL (e.g. an allocator)")
     parser.add_argument("--mechanism", default="PLAIN")
     parser.add_argument("--output", default="compare-results.json", help="JSON file with every run")
     parser.add_argument("--no-install", action="store_true", help="do not apt-get install missing servers")
@@ -367,7 +377,7 @@ def main():
     work = tempfile.mkdtemp(prefix="starling-compare-")
     os.chmod(work, 0o755)
     cert, key = make_certificate(work)
-    accounts = max(opts.sessions, opts.logins)
+    accounts = max(opts.sessions, opts.logins, opts.chat_sessions)
     factories = {
         # Below the ephemeral port range (32768-60999 by default): a client
         # socket in TIME_WAIT on a listening port makes a later bind fail.
@@ -375,6 +385,10 @@ def main():
         "ejabberd": lambda: Ejabberd(work, 22222, cert, key),
         "prosody": lambda: Prosody(work, 23222, cert, key),
     }
+    for i, entry in enumerate(opts.preload):
+        label, library = entry.split("=", 1)
+        factories[label] = (lambda label=label, library=library, port=24322 + 100 * i:
+                            Starling(work, port, cert, key, opts.build, label, library))
     results = {"machine": machine_info(), "runs": []}
     for name in names:
         server = factories[name]()
@@ -393,6 +407,9 @@ def main():
                         "--concurrency", str(opts.concurrency)]
                 if kind == "hold-idle":
                     args += ["--count", str(opts.sessions), "--hold-seconds", str(opts.hold_seconds)]
+                elif kind == "chat":
+                    args += ["--count", str(opts.chat_sessions), "--rate", str(opts.chat_rate),
+                             "--duration", str(opts.chat_duration), "--processes", "2"]
                 else:
                     args += ["--count", str(opts.logins)]
                 server.start()
@@ -412,9 +429,12 @@ def main():
 def print_comparison(results):
     runs = results["runs"]
     by_key = {(r["label"], r["scenario"], r["security"]): r for r in runs}
-    print("\n| scenario | security | server | ok | failed | logins/s | p50 ms | p99 ms | RSS B/session | PSS B/session | ratio to Starling |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    if any(r["scenario"] != "chat" for r in runs):
+        print("\n| scenario | security | server | ok | failed | logins/s | p50 ms | p99 ms | RSS B/session | PSS B/session | ratio to Starling |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
+        if r["scenario"] == "chat":
+            continue
         base = by_key.get(("starling", r["scenario"], r["security"]))
         if r["scenario"] == "hold-idle":
             value, ref = r["server"]["rss_bytes_per_session"], base and base["server"]["rss_bytes_per_session"]
@@ -424,6 +444,23 @@ def print_comparison(results):
         print(f"| {r['scenario']} | {r['security']} | {r['label']} | {r['ok']} | {r['failed']} | "
               f"{r['logins_per_second']:.0f} | {r['latency_ms']['p50']:.1f} | {r['latency_ms']['p99']:.1f} | "
               f"{r['server']['rss_bytes_per_session']:.0f} | {r['server']['pss_bytes_per_session']:.0f} | {ratio} |")
+
+    chats = [r for r in runs if r["scenario"] == "chat"]
+    if not chats:
+        return
+    print("\n| security | server | rate offered | achieved | sent | received | lost | reordered | p50 ms | p90 ms | p99 ms | max ms "
+          "| server CPU s | CPU ratio to Starling | p99 ratio to Starling |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in chats:
+        t = r["traffic"]
+        base = by_key.get(("starling", "chat", r["security"]))
+        bt = base and base["traffic"]
+        cpu_ratio = f"{t['server_cpu_seconds'] / bt['server_cpu_seconds']:.2f}" if bt and bt["server_cpu_seconds"] else "-"
+        p99_ratio = f"{t['latency_ms']['p99'] / bt['latency_ms']['p99']:.2f}" if bt and bt["latency_ms"]["p99"] else "-"
+        print(f"| {r['security']} | {r['label']} | {t['rate']:.0f} | {t['achieved_rate']:.0f} | {t['sent']} | "
+              f"{t['received']} | {t['lost']} | {t['reordered']} | {t['latency_ms']['p50']:.3f} | "
+              f"{t['latency_ms']['p90']:.3f} | {t['latency_ms']['p99']:.3f} | {t['latency_ms']['max']:.3f} | "
+              f"{t['server_cpu_seconds']:.2f} | {cpu_ratio} | {p99_ratio} |")
 
 
 if __name__ == "__main__":
