@@ -4,7 +4,7 @@
 Starts starlingd on free loopback ports in a temporary directory, registers
 a few hundred accounts through loadgen, runs login-storm (plaintext PLAIN,
 direct TLS with SCRAM-SHA-256, pipelined STARTTLS), a short hold-idle, a
-tiny chat and presence run and the groupchat placeholder, and fails unless
+tiny chat and presence run and the groupchat placeholder. It fails unless
 every login succeeded and every chat message and presence update arrived in
 order. Usage:
 
