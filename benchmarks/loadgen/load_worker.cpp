@@ -221,7 +221,10 @@ int run_worker(const worker_config& config) {
   auto start_traffic = [&]() {
     traffic::hooks hooks;
     hooks.online = online;
-    hooks.full_jid = [&](uint64_t local) { return slots[slot_of_local[local]]->bound_jid(); };
+    hooks.full_jid = [&](uint64_t local) {
+      size_t slot = slot_of_local[local];
+      return slot != SIZE_MAX && slots[slot] ? slots[slot]->bound_jid() : std::string();
+    };
     hooks.send = [&](uint64_t local, std::string_view stanza) {
       size_t slot = slot_of_local[local];
       slots[slot]->send_stanza(stanza);

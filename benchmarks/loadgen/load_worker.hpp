@@ -2,7 +2,7 @@
 // objects, running one scenario over a slice of the accounts. The driver in
 // main.cpp forks one worker per slice; a worker reports to the driver over
 // a pipe as text lines (see report_writer in load_worker.cpp). In hold-idle
-// it keeps its sessions until the driver closes the control pipe; in chat
+// it keeps its sessions until the driver closes the control pipe. In chat
 // and presence it starts the traffic phase when the driver writes one byte
 // to the control pipe, so that all workers start sending together.
 #pragma once
@@ -19,9 +19,9 @@ namespace starling::loadgen {
 
 enum class scenario { login_storm, hold_idle, register_accounts, chat, presence };
 
-// Who sends to whom in the chat scenario, among the sessions of one worker:
-// pairs: 2k and 2k+1 send to each other; ring: i sends to i+1 (the last to
-// the first).
+// Sender-to-receiver mapping of the chat scenario, among the sessions of
+// one worker. With pairs, 2k and 2k+1 send to each other. With ring, i sends
+// to i+1 and the last session to the first.
 enum class chat_pairing { pairs, ring };
 
 struct worker_config {
@@ -43,9 +43,10 @@ struct worker_config {
   double duration_s = 10;
   double drain_s = 5;
   chat_pairing pairing = chat_pairing::pairs;
-  // presence: contacts per session (even; ring neighbours at distance 1 to
-  // contacts / 2 on both sides), seconds allowed for the subscription setup
-  // and seconds to wait after initial presence before measuring.
+  // presence: contacts per session, an even number because the contacts are
+  // the ring neighbours at distance 1 to contacts / 2 on both sides. Then
+  // the seconds allowed for the subscription setup, and the seconds to wait
+  // after it before measuring.
   uint64_t contacts = 10;
   double setup_timeout_s = 60;
   double settle_s = 2;

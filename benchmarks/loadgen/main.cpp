@@ -531,7 +531,7 @@ int main(int argc, char** argv) {
       std::printf("%-26s %llu of %llu subscription confirmations in %.2f s\n", "subscription setup",
                   static_cast<unsigned long long>(report.setup_confirmed),
                   static_cast<unsigned long long>(report.setup_expected), report.setup_seconds);
-    std::printf("%-26s %llu sent (%llu skipped, sender offline), offered %.0f/s for %.1f s\n", "traffic",
+    std::printf("%-26s %llu sent (%llu skipped, sender or partner offline), offered %.0f/s for %.1f s\n", "traffic",
                 static_cast<unsigned long long>(report.sent), static_cast<unsigned long long>(report.unsent),
                 config.rate, config.duration_s);
     std::printf("%-26s %.0f per second over %.2f s\n", "achieved send rate", achieved, report.send_seconds);

@@ -71,8 +71,8 @@ void traffic::begin(clock_type::time_point now) {
     start_sending(now);
     return;
   }
-  // RFC 6121 3.1: each side asks the other; each side approves (on_stanza),
-  // so every pair ends with subscription "both".
+  // RFC 6121 3.1: each side sends a subscription request to the other and
+  // approves the one it receives (on_stanza), so every pair ends with "both".
   stage_ = stage::setup;
   confirmed_.resize(streams_.size());
   for (uint64_t r = 0; r < streams_.size(); ++r) {
@@ -84,8 +84,9 @@ void traffic::begin(clock_type::time_point now) {
         continue;
       ++result_.setup_expected;
       // "subscribed" first approves a request left pending by an earlier,
-      // interrupted run (the server re-delivers those at login, before the
-      // stanza handlers exist); without one it changes nothing (RFC 6121 3.1.5).
+      // interrupted run, because the server re-delivers those at login,
+      // before the stanza handlers exist. Without a pending request it
+      // changes nothing (RFC 6121 3.1.5).
       hooks_.send(r, "<presence type='subscribed' to='" + bare_jid(st.source) + "'/>");
       hooks_.send(r, "<presence type='subscribe' to='" + bare_jid(st.source) + "'/>");
     }
@@ -112,8 +113,10 @@ void traffic::send_one(uint64_t sender, clock_type::time_point now) {
   for (uint64_t r : receivers_[sender])
     online_receivers += hooks_.online(r) ? 1 : 0;
   if (config_.kind == scenario::chat) {
-    if (receivers_[sender].empty())
+    if (online_receivers == 0) {
+      ++result_.unsent;
       return;
+    }
     // RFC 6121 8.5.3.1: a message to a full JID goes to that resource.
     hooks_.send(sender, "<message type='chat' to='" + hooks_.full_jid(receivers_[sender].front()) + "' id='"
                           + id + "'><body>" + text + "</body></message>");
@@ -134,10 +137,10 @@ void traffic::tick(clock_type::time_point now) {
     case stage::setup:
       if (result_.setup_confirmed >= result_.setup_expected || seconds_in >= config_.setup_timeout_s) {
         // Initial presence went out at login (the driver sets
-        // send_presence): the server delivers subscription requests only to
-        // available resources (RFC 6121 3.1.3) and probes contacts when a
-        // subscription is approved, so the last online presences arrive
-        // during the settle time and are not measured.
+        // send_presence), because the server delivers subscription requests
+        // only to available resources (RFC 6121 3.1.3). An approved
+        // subscription makes the server send the contacts' current presence,
+        // which arrives during the settle time and is not measured.
         result_.setup_seconds = seconds_in;
         stage_ = stage::settle;
         stage_started_ = now;
@@ -176,7 +179,7 @@ void traffic::tick(clock_type::time_point now) {
 void traffic::on_stanza(uint64_t local, const xml_node& stanza, clock_type::time_point now) {
   std::string_view type = stanza.attribute("type");
   if (stanza.name == client_name("iq")) {
-    // Roster pushes (RFC 6121 2.1.6) and pings want an answer.
+    // Roster pushes (RFC 6121 2.1.6) and pings (XEP-0199) expect a result.
     if (type == "set" || type == "get") {
       std::string reply = "<iq type='result' id='" + std::string(stanza.attribute("id")) + "'";
       if (!stanza.attribute("from").empty())
@@ -241,7 +244,7 @@ void traffic::handle_measured(uint64_t local, std::string_view text, std::string
     return;
   }
   uint64_t source = global - config_.first_index;
-  // Presence also comes back to the sender's own resource (RFC 6121 4.2.2).
+  // Presence also comes back to the sender's own resource (RFC 6121 4.4.2).
   if (source == local && config_.kind == scenario::presence)
     return;
   auto& streams = streams_[local];

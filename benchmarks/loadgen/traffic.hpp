@@ -9,9 +9,9 @@
 // number per sender and T the send time in nanoseconds of CLOCK_MONOTONIC
 // (std::chrono::steady_clock). A receiver accepts it only from one of its
 // expected sources, with a bare JID that matches G, with S below what that
-// sender has sent so far and not seen before; S below the highest one seen
-// from that sender counts as reordered. Nothing throws: every problem is a
-// counter in the report.
+// sender has sent so far and not seen before. An S below the highest one
+// seen from that sender counts as reordered. Nothing throws: every problem
+// is a counter in the report.
 #pragma once
 
 #include "benchmarks/loadgen/load_worker.hpp"
@@ -33,7 +33,7 @@ public:
   struct hooks {
     // True while the session of `local` is logged in.
     std::function<bool(uint64_t local)> online;
-    // Full JID bound by the session of `local`.
+    // Full JID bound by the session of `local`, or "" when it is offline.
     std::function<std::string(uint64_t local)> full_jid;
     // Writes a stanza on the session of `local` (it must be online).
     std::function<void(uint64_t local, std::string_view stanza)> send;
@@ -41,7 +41,7 @@ public:
 
   struct result {
     uint64_t sent = 0;        // measured stanzas written
-    uint64_t unsent = 0;      // sends skipped because the sender was offline
+    uint64_t unsent = 0;      // sends skipped: sender offline, or chat partner offline
     uint64_t expected = 0;    // deliveries expected (online receivers at send time)
     uint64_t received = 0;    // valid, distinct deliveries
     uint64_t reordered = 0;   // valid, but below the highest sequence seen
