@@ -19,10 +19,6 @@ namespace starling::actors {
 
 namespace {
 
-// RFC 6120 6.4.5 lets the server close the stream after a number of failed
-// attempts; the login throttle limits attempts across connections.
-constexpr unsigned max_sasl_attempts_per_stream = 5;
-
 // Longest password that registration accepts, in bytes after SASLprep.
 constexpr std::size_t max_password_bytes = 1024;
 
@@ -249,7 +245,9 @@ void c2s_connection::finish_sasl_step(sasl::step_result result) {
     auto failure = sasl_element("failure");
     failure.add_child(sasl_element(sasl::condition_name(result.condition)));
     send(failure);
-    if (sasl_failures >= max_sasl_attempts_per_stream)
+    // RFC 6120 6.4.5 lets the server close the stream after a number of
+    // failed attempts; the login throttle limits them across connections.
+    if (sasl_failures >= ctx->config.auth.max_failures_per_stream)
       close_stream(xml::stream_error_condition::policy_violation, "too many failed logins");
     return;
   }

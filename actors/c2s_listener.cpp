@@ -15,7 +15,6 @@ namespace {
 caf::behavior listener(caf::io::broker* self, caf::io::doorman_ptr doorman,
                        std::shared_ptr<server_context> context, listener_options options,
                        caf::actor connections) {
-  auto accept = doorman->hdl();
   self->add_doorman(std::move(doorman));
 
   // The doorman closes with the broker, so an exit stops accepting at once.

@@ -20,11 +20,12 @@ const std::string& server_caps_ver() {
   // XEP-0115 5.1: identities as category/type/lang/name, then features,
   // each followed by '<', sorted, hashed with SHA-1 and base64-encoded.
   static const std::string ver = [] {
-    std::string input = std::string{server_identity_category} + "/"
-                        + std::string{server_identity_type} + "//"
-                        + std::string{server_identity_name} + "<";
+    std::string input;
+    input.append(server_identity_category).append("/");
+    input.append(server_identity_type).append("//");
+    input.append(server_identity_name).append("<");
     for (auto& feature : server_features())
-      input += feature + "<";
+      input.append(feature).append("<");
     return sasl::base64_encode(sasl::digest(sasl::scram_hash::sha1, input));
   }();
   return ver;

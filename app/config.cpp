@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "app/embedded_config.hpp"
+#include "protocol/jid/jid.hpp"
 
 namespace starling::app {
 
@@ -48,6 +49,13 @@ public:
     errors_.push_back(fmt::format("{}:{}: {}: {}", source_, at.begin.line, key, what));
   }
 
+  // Reports a value of the wrong type, quoting it as written in TOML.
+  void type_error(const toml::node& node, std::string_view key, std::string_view expected) {
+    std::ostringstream value;
+    node.visit([&value](const auto& concrete) { value << concrete; });
+    error(node.source(), key, fmt::format("invalid value {}, {}", value.str(), expected));
+  }
+
   std::string qualified(std::string_view key) const {
     return prefix_.empty() ? std::string{key} : fmt::format("{}.{}", prefix_, key);
   }
@@ -64,7 +72,7 @@ public:
     if (auto value = node->value<bool>())
       out = *value;
     else
-      error(node->source(), qualified(key), "expected true or false");
+      type_error(*node, qualified(key), "expected true or false");
   }
 
   void read(std::string_view key, std::string& out) {
@@ -74,7 +82,7 @@ public:
     if (auto value = node->value<std::string>())
       out = *value;
     else
-      error(node->source(), qualified(key), "expected a string");
+      type_error(*node, qualified(key), "expected a string");
   }
 
   template <class Integer>
@@ -84,7 +92,7 @@ public:
       return;
     auto value = node->is_integer() ? node->value<std::int64_t>() : std::nullopt;
     if (!value) {
-      error(node->source(), qualified(key), "expected an integer");
+      type_error(*node, qualified(key), "expected an integer");
       return;
     }
     if (*value < min || *value > max) {
@@ -163,6 +171,16 @@ void read_server(section_reader& root, config::server_section& out,
 
   if (out.hosts.empty())
     in.error(in.where("hosts"), "server.hosts", "at least one virtual host is required");
+  for (auto& host : out.hosts) {
+    // RFC 7622 3.2: a host is a domainpart, compared in Nameprep form.
+    auto prepared = jid::nameprep(host);
+    if (!prepared || prepared->empty() || !jid::jid::parse(*prepared)
+        || jid::jid::parse(*prepared)->domain() != *prepared)
+      in.error(in.where("hosts"), "server.hosts",
+               fmt::format("invalid host '{}', expected a domain name", host));
+    else
+      host = *prepared;
+  }
   if (out.data_dir.empty())
     in.error(in.where("data_dir"), "server.data_dir", "a data directory is required");
   if (!is_log_level(out.log_level))
@@ -276,6 +294,7 @@ void read_auth(section_reader& root, config::auth_section& out, std::string_view
   in.read("max_failures_per_address", out.max_failures_per_address, 0, max_u32);
   in.read("max_failures_per_account", out.max_failures_per_account, 0, max_u32);
   in.read("failure_window_s", out.failure_window_s, 1, 86400);
+  in.read("max_failures_per_stream", out.max_failures_per_stream, 1, 1000);
   if (out.mechanisms.empty())
     in.error(in.where("mechanisms"), "auth.mechanisms", "at least one SASL mechanism is required");
   for (auto& name : out.mechanisms)

@@ -81,6 +81,7 @@ struct config {
     std::uint32_t max_failures_per_address = 10;
     std::uint32_t max_failures_per_account = 20;
     std::uint32_t failure_window_s = 300;
+    std::uint32_t max_failures_per_stream = 5;
   } auth;
 };
 

@@ -202,7 +202,7 @@ int unregister_account(const options& opts, const std::string& user) {
     std::cerr << status.message() << '\n';
     return exit_failure;
   }
-  std::cout << "removed " << *name << '\n';
+  std::cout << "removed account " << *name << '\n';
   return 0;
 }
 

@@ -159,3 +159,27 @@ BOOST_AUTO_TEST_CASE(example_file_in_repository_is_valid) {
   auto result = load_config_file(STARLING_EXAMPLE_CONFIG);
   BOOST_TEST(std::holds_alternative<config>(result));
 }
+
+BOOST_AUTO_TEST_CASE(wrong_type_quotes_the_value) {
+  auto errors = parse_errors("[store]\nmap_size_mib = \"big\"\n");
+  BOOST_REQUIRE(errors.size() == 1u);
+  BOOST_TEST(contains(errors[0], "store.map_size_mib"));
+  BOOST_TEST(contains(errors[0], "'big'"));
+  BOOST_TEST(contains(errors[0], "expected an integer"));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_host_is_rejected) {
+  auto errors = parse_errors("[server]\nhosts = [\"bad host!\"]\n");
+  BOOST_REQUIRE(errors.size() == 1u);
+  BOOST_TEST(contains(errors[0], "invalid host 'bad host!'"));
+}
+
+BOOST_AUTO_TEST_CASE(hosts_are_normalised) {
+  auto cfg = parse_ok("[server]\nhosts = [\"Chat.Example.COM\"]\n");
+  BOOST_TEST(cfg.server.hosts == std::vector<std::string>{"chat.example.com"});
+}
+
+BOOST_AUTO_TEST_CASE(failures_per_stream_is_read) {
+  auto cfg = parse_ok("[auth]\nmax_failures_per_stream = 2\n");
+  BOOST_TEST(cfg.auth.max_failures_per_stream == 2u);
+}
