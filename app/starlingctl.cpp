@@ -127,59 +127,80 @@ int commit(store::lmdb_env& env, const store::write_batch& batch, const std::str
   return exit_failure;
 }
 
+// The configuration, normalised account name and open store that the
+// account commands share. `exit_code` is set when one of them failed.
+struct account_target {
+  app::config cfg;
+  std::string name;
+  std::shared_ptr<store::lmdb_env> env;
+  int exit_code = 0;
+};
+
+account_target open_account(const options& opts, const std::string& user) {
+  account_target target;
+  auto cfg = load(opts);
+  if (!cfg) {
+    target.exit_code = exit_usage;
+    return target;
+  }
+  target.cfg = std::move(*cfg);
+  auto name = account_name(target.cfg, user);
+  if (!name) {
+    target.exit_code = exit_usage;
+    return target;
+  }
+  target.name = std::move(*name);
+  target.env = open_store(target.cfg);
+  if (!target.env)
+    target.exit_code = exit_failure;
+  return target;
+}
+
 int register_account(const options& opts, const std::string& user,
                      const std::optional<std::string>& given_password) {
-  auto cfg = load(opts);
-  if (!cfg)
-    return exit_usage;
-  auto name = account_name(*cfg, user);
-  if (!name)
-    return exit_usage;
+  auto target = open_account(opts, user);
+  if (target.exit_code != 0)
+    return target.exit_code;
   auto password = password_argument(given_password);
   if (!password)
     return exit_usage;
-  auto env = open_store(*cfg);
-  if (!env)
-    return exit_failure;
-  store::lmdb_account_store accounts{env, cfg->store.scram_iterations};
-  auto batch = accounts.make_register(*name, *password);
+  auto& env = target.env;
+  auto& name = target.name;
+  store::lmdb_account_store accounts{env, target.cfg.store.scram_iterations};
+  auto batch = accounts.make_register(name, *password);
   if (!batch) {
     std::cerr << batch.error().message() << '\n';
     return exit_failure;
   }
   auto status = env->commit(*batch);
   if (status.code() == store::errc::already_exists) {
-    std::cerr << "account '" << *name << "' already exists\n";
+    std::cerr << "account '" << name << "' already exists\n";
     return exit_failure;
   }
   if (!status.ok()) {
     std::cerr << status.message() << '\n';
     return exit_failure;
   }
-  std::cout << "registered " << *name << '@' << cfg->server.hosts.front() << '\n';
+  std::cout << "registered " << name << '@' << target.cfg.server.hosts.front() << '\n';
   return 0;
 }
 
 int unregister_account(const options& opts, const std::string& user) {
-  auto cfg = load(opts);
-  if (!cfg)
-    return exit_usage;
-  auto name = account_name(*cfg, user);
-  if (!name)
-    return exit_usage;
-  auto env = open_store(*cfg);
-  if (!env)
-    return exit_failure;
-  store::lmdb_account_store accounts{env, cfg->store.scram_iterations};
+  auto target = open_account(opts, user);
+  if (target.exit_code != 0)
+    return target.exit_code;
+  auto& env = target.env;
+  auto& name = target.name;
+  store::lmdb_account_store accounts{env, target.cfg.store.scram_iterations};
   store::lmdb_roster_store rosters{env};
   store::lmdb_offline_store offline{env};
 
   // The rosters, vCards, last activity and the offline queue go with the
   // account. Accounts are shared by all hosts; the rest is kept per bare JID.
-  auto batch = accounts.make_remove(*name);
+  auto batch = accounts.make_remove(name);
   store::lmdb_user_data_store user_data{env};
-  for (auto& host : cfg->server.hosts) {
-    auto bare = *name + "@" + host;
+  for (auto& host : target.cfg.server.hosts) {
+    auto bare = name + "@" + host;
     auto roster = rosters.make_remove_user(bare);
     if (!roster) {
       std::cerr << roster.error().message() << '\n';
@@ -187,7 +208,7 @@ int unregister_account(const options& opts, const std::string& user) {
     }
     batch.append(*roster).append(user_data.make_remove(bare, {"vcard", "last"}));
   }
-  auto queue = offline.make_remove_user(*name);
+  auto queue = offline.make_remove_user(name);
   if (!queue) {
     std::cerr << queue.error().message() << '\n';
     return exit_failure;
@@ -195,41 +216,37 @@ int unregister_account(const options& opts, const std::string& user) {
   batch.append(*queue);
   auto status = env->commit(batch);
   if (status.code() == store::errc::not_found) {
-    std::cerr << "account '" << *name << "' does not exist\n";
+    std::cerr << "account '" << name << "' does not exist\n";
     return exit_failure;
   }
   if (!status.ok()) {
     std::cerr << status.message() << '\n';
     return exit_failure;
   }
-  std::cout << "removed account " << *name << '\n';
+  std::cout << "removed account " << name << '\n';
   return 0;
 }
 
 int change_password(const options& opts, const std::string& user,
                     const std::optional<std::string>& given_password) {
-  auto cfg = load(opts);
-  if (!cfg)
-    return exit_usage;
-  auto name = account_name(*cfg, user);
-  if (!name)
-    return exit_usage;
+  auto target = open_account(opts, user);
+  if (target.exit_code != 0)
+    return target.exit_code;
   auto password = password_argument(given_password);
   if (!password)
     return exit_usage;
-  auto env = open_store(*cfg);
-  if (!env)
-    return exit_failure;
-  store::lmdb_account_store accounts{env, cfg->store.scram_iterations};
-  auto batch = accounts.make_change_password(*name, *password);
+  auto& env = target.env;
+  auto& name = target.name;
+  store::lmdb_account_store accounts{env, target.cfg.store.scram_iterations};
+  auto batch = accounts.make_change_password(name, *password);
   if (!batch) {
     if (batch.error().code() == store::errc::not_found)
-      std::cerr << "account '" << *name << "' does not exist\n";
+      std::cerr << "account '" << name << "' does not exist\n";
     else
       std::cerr << batch.error().message() << '\n';
     return exit_failure;
   }
-  return commit(*env, *batch, "password changed for " + *name);
+  return commit(*env, *batch, "password changed for " + name);
 }
 
 int list_accounts(const options& opts) {

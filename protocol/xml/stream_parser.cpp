@@ -259,6 +259,14 @@ void stream_parser::reset() {
     }
     return;
   }
+  restart_expat();
+  stream_ended_ = false;
+  failed_ = false;
+  reset_requested_ = false;
+  hibernating_ = false;
+}
+
+void stream_parser::restart_expat() {
   destroy_expat();
   create_expat();
   fed_bytes_ = 0;
@@ -270,13 +278,9 @@ void stream_parser::reset() {
   text_bytes_ = 0;
   pending_namespace_declarations_ = 0;
   pending_default_ns_.clear();
-  header_received_ = false;
-  stream_ended_ = false;
-  failed_ = false;
-  reset_requested_ = false;
-  suspend_requested_ = false;
-  hibernating_ = false;
   root_namespaces_.clear();
+  header_received_ = false;
+  suspend_requested_ = false;
 }
 
 void stream_parser::suspend() {
@@ -309,21 +313,7 @@ void stream_parser::continue_stream() {
   }
   header += '>';
 
-  destroy_expat();
-  create_expat();
-  fed_bytes_ = 0;
-  boundary_ = 0;
-  start_tag_end_ = 0;
-  reset_index_ = 0;
-  current_ = element{"", ""};
-  stack_.clear();
-  text_bytes_ = 0;
-  pending_namespace_declarations_ = 0;
-  pending_default_ns_.clear();
-  root_namespaces_.clear();
-  header_received_ = false;
-  suspend_requested_ = false;
-
+  restart_expat();
   replaying_ = true;
   parse_slice(header);
   replaying_ = false;

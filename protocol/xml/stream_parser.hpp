@@ -158,6 +158,8 @@ class stream_parser {
   std::uint64_t event_end_index() const;
   void start_stream(const char* name, const char** attrs);
   void continue_stream();
+  // A fresh expat instance and cleared per-stream state, as at a new stream.
+  void restart_expat();
 
   stream_handler& handler_;
   parser_limits limits_;
