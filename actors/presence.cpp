@@ -206,8 +206,17 @@ void handle_addressed_presence(session_actor* self, xml::element presence, const
                std::move(presence));
     return;
   }
-  if (type == "probe" || type == "error")
-    return; // probes come from servers; presence errors are not routed here
+  if (type == "probe")
+    return; // probes come from servers, never from clients (RFC 6121 4.3)
+  if (type == "error") {
+    // A client's presence error (for example, bouncing a directed presence)
+    // goes to the addressee like any stanza, but changes no state.
+    presence.set_attr("from", st.full);
+    to_available_resources(*st.ctx, to.full(), [&](const caf::actor& session) {
+      self->send(session, route_atom::value, presence);
+    });
+    return;
+  }
 
   // RFC 6121 4.6: directed presence; remember who saw us available so they
   // get unavailable presence later.
