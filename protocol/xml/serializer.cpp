@@ -76,10 +76,12 @@ struct prefixed_attribute {
   std::string_view local;
 };
 
-// Splits "{uri}local"; returns false for names not in Clark notation.
+// Splits "{uri}local"; returns false for names not in Clark notation. The
+// split is at the last '}', because an XML name cannot contain one but a
+// namespace URI as expat accepts it can.
 bool split_clark(std::string_view name, prefixed_attribute& out) {
   if (name.size() < 3 || name.front() != '{') return false;
-  auto close = name.find('}');
+  auto close = name.rfind('}');
   if (close == std::string_view::npos || close + 1 == name.size()) return false;
   out.uri = name.substr(1, close - 1);
   out.local = name.substr(close + 1);

@@ -70,6 +70,13 @@ BOOST_AUTO_TEST_CASE(namespaced_attribute_gets_prefix) {
   BOOST_TEST(serialize(e, "urn:x") == "<x xmlns:ns1='urn:attr' ns1:a='1' ns1:b='2'/>");
 }
 
+BOOST_AUTO_TEST_CASE(attribute_namespace_with_brace) {
+  // Found by the stream fuzzer: expat accepts '}' in a namespace URI.
+  element e{"x", "urn:x"};
+  e.set_attr("{}rn:y}attr", "2");
+  BOOST_TEST(serialize(e, "urn:x") == "<x xmlns:ns1='}rn:y' ns1:attr='2'/>");
+}
+
 BOOST_AUTO_TEST_CASE(stream_namespace_uses_stream_prefix) {
   element features{"features", "http://etherx.jabber.org/streams"};
   features.add_child(element{"starttls", "urn:ietf:params:xml:ns:xmpp-tls"});
