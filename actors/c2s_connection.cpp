@@ -381,7 +381,7 @@ void c2s_connection::close_stream(std::optional<xml::stream_error_condition> err
 
 void c2s_connection::release_binding() {
   // Routing stops choosing this resource at once, before the session
-  // learns that the connection is gone; stanzas already on their way to
+  // learns that the connection is gone. Stanzas already on their way to
   // the session are still lost.
   if (session)
     ctx->sessions.unbind(bare_jid, resource, session);
@@ -422,7 +422,7 @@ void c2s_connection::check_liveness() {
 
   if (ping_sent && idle_for >= interval + timeout) {
     // XEP-0199 4.1: no reply, not even other traffic, so the peer is gone.
-    spdlog::info("c2s#{} {}: {} did not answer a ping, closing", id, peer, full_jid);
+    spdlog::info("c2s#{} {}: {} sent nothing after a ping, closing", id, peer, full_jid);
     close_stream(xml::stream_error_condition::connection_timeout);
     return;
   }
@@ -458,7 +458,7 @@ void c2s_connection::charge_rate_limit(std::size_t bytes) {
   if (rate_tokens < 0 && !reading_halted) {
     reading_halted = true;
     // halt() would take effect only after CAF's consecutive reads on this
-    // socket (up to 50 by default); one activity token stops reading after
+    // socket, up to 50 by default. One activity token stops reading after
     // the next read and ends that loop at once.
     self->trigger(hdl, 1);
     wait_for_rate_tokens();

@@ -20,6 +20,13 @@ static_assert(static_cast<int>(im::subscription::both) == static_cast<int>(store
               && static_cast<int>(im::subscription::from) == static_cast<int>(store::subscription::from)
               && static_cast<int>(im::subscription::to) == static_cast<int>(store::subscription::to));
 
+// Returns whether the part of a state that the roster item stores changed;
+// pending_in lives with the stored request instead.
+bool item_part_changed(const im::subscription_state& before, const im::subscription_state& after) {
+  return after.sub != before.sub || after.pending_out != before.pending_out
+         || after.preapproved != before.preapproved;
+}
+
 // A roster change is built from one read and commits only if the roster is
 // still at that version. The service is the only writer of rosters on this
 // node, so a conflict means another process (starlingctl) wrote meanwhile.
@@ -254,10 +261,7 @@ private:
     if (!mine)
       return;
     auto out = im::process_outbound(mine->state, type);
-    bool item_changed = out.next.sub != mine->state.sub
-                        || out.next.pending_out != mine->state.pending_out
-                        || out.next.preapproved != mine->state.preapproved;
-    if (item_changed && !store_state(user, contact, mine->item, out.next))
+    if (item_part_changed(mine->state, out.next) && !store_state(user, contact, mine->item, out.next))
       return;
     if (mine->state.pending_in && !out.next.pending_in)
       commit_simple(user, ctx_->rosters->make_clear_pending(user, contact));
@@ -297,10 +301,7 @@ private:
     if (!theirs)
       return;
     auto in = im::process_inbound(theirs->state, type);
-    bool item_changed = in.next.sub != theirs->state.sub
-                        || in.next.pending_out != theirs->state.pending_out
-                        || in.next.preapproved != theirs->state.preapproved;
-    if (item_changed && !store_state(recipient, sender, theirs->item, in.next))
+    if (item_part_changed(theirs->state, in.next) && !store_state(recipient, sender, theirs->item, in.next))
       return;
     if (in.next.pending_in && !theirs->state.pending_in) {
       // Kept until answered, with its child elements, to re-deliver at login.
@@ -336,9 +337,7 @@ private:
     if (!mine)
       return;
     auto in = im::process_inbound(mine->state, type);
-    bool item_changed = in.next.sub != mine->state.sub
-                        || in.next.pending_out != mine->state.pending_out;
-    if (item_changed && !store_state(user, contact, mine->item, in.next))
+    if (item_part_changed(mine->state, in.next) && !store_state(user, contact, mine->item, in.next))
       return;
     if (in.deliver || always_deliver)
       deliver_to_available(user, stanza);

@@ -66,12 +66,12 @@ outbound_result process_outbound(subscription_state state, subscription_type typ
 /// Processes a subscription stanza the user receives from a contact.
 inbound_result process_inbound(subscription_state state, subscription_type type);
 
-/// Whether the user receives the contact's presence.
+/// Returns whether the user receives the contact's presence.
 inline bool receives_presence(subscription sub) {
   return sub == subscription::to || sub == subscription::both;
 }
 
-/// Whether the contact receives the user's presence.
+/// Returns whether the contact receives the user's presence.
 inline bool sends_presence(subscription sub) {
   return sub == subscription::from || sub == subscription::both;
 }
