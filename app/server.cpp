@@ -205,7 +205,11 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int run_server(config cfg, std::optional<std::string> config_path) {
+namespace {
+
+// Starts the tree, then waits for a stop signal, or runs `workload` when
+// one is given, and shuts the tree down in order.
+int serve(config cfg, std::optional<std::string> config_path, const workload_fn* workload) {
   spdlog::info("starlingd {} starting, hosts: {}, data: {}", STARLING_VERSION,
                fmt::join(cfg.server.hosts, ", "), cfg.server.data_dir);
 
@@ -264,18 +268,24 @@ int run_server(config cfg, std::optional<std::string> config_path) {
     }
     spdlog::info("starlingd ready");
 
-    auto set = stop_signals();
-    for (;;) {
-      int signal = 0;
-      if (sigwait(&set, &signal) != 0)
-        continue;
-      if (signal == SIGHUP) {
-        spdlog::info("SIGHUP: reloading");
-        reload(config_path, *ctx);
-        continue;
+    if (workload != nullptr) {
+      running_server running{system, ctx};
+      exit_code = (*workload)(running);
+      spdlog::info("workload finished, shutting down");
+    } else {
+      auto set = stop_signals();
+      for (;;) {
+        int signal = 0;
+        if (sigwait(&set, &signal) != 0)
+          continue;
+        if (signal == SIGHUP) {
+          spdlog::info("SIGHUP: reloading");
+          reload(config_path, *ctx);
+          continue;
+        }
+        spdlog::info("{}: shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
       }
-      spdlog::info("{}: shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      break;
     }
 
     // Listeners stop first, then every stream gets <system-shutdown/>,
@@ -296,6 +306,16 @@ int run_server(config cfg, std::optional<std::string> config_path) {
       spdlog::info("all actors stopped");
   }
   return exit_code;
+}
+
+} // namespace
+
+int run_server(config cfg, std::optional<std::string> config_path) {
+  return serve(std::move(cfg), std::move(config_path), nullptr);
+}
+
+int run_server_with(config cfg, const workload_fn& workload) {
+  return serve(std::move(cfg), std::nullopt, &workload);
 }
 
 } // namespace starling::app
