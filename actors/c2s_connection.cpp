@@ -20,7 +20,6 @@ namespace starling::actors {
 namespace {
 
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
-using hibernate_atom = caf::atom_constant<caf::atom("hibernate")>;
 
 // RFC 6120 4.7.5: the major version must be 1 or higher.
 bool starts_with_version_one(std::string_view version) {
@@ -66,8 +65,10 @@ c2s_connection::c2s_connection(c2s_broker* broker) : self(broker) {
 }
 
 c2s_connection::~c2s_connection() {
-  if (ctx)
+  if (ctx) {
+    ctx->awake_parsers.remove(*this);
     ctx->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
   if (timers)
     caf::anon_send(timers, unregister_atom::value, id);
 }
@@ -151,8 +152,14 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       close_stream(condition);
     },
     [this](timeout_atom, std::uint64_t generation) {
-      if (generation != timer_generation || state == stream_state::established)
+      if (generation != timer_generation || state == stream_state::established
+          || state == stream_state::closed)
         return;
+      auto now = std::chrono::steady_clock::now();
+      if (now < timer_deadline) {
+        schedule_timer(now);
+        return;
+      }
       spdlog::info("c2s#{} {}: timed out in {}", id, peer, state_name(state));
       close_stream(xml::stream_error_condition::connection_timeout);
     },
@@ -176,17 +183,6 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
     [this](keepalive_atom) {
       check_liveness();
     },
-    [this](hibernate_atom) {
-      hibernate_pending = false;
-      auto idle_for = std::chrono::steady_clock::now() - last_input;
-      auto limit = std::chrono::milliseconds{ctx->config.c2s.hibernate_after_ms};
-      if (idle_for < limit) {
-        schedule_hibernation(limit - idle_for);
-        return;
-      }
-      if (state != stream_state::closed && !busy)
-        parser->hibernate();
-    },
   };
 }
 
@@ -195,10 +191,36 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
 void c2s_connection::on_bytes(std::string_view bytes) {
   if (state == stream_state::closed)
     return;
-  last_input = std::chrono::steady_clock::now();
+  auto now = std::chrono::steady_clock::now();
+  auto limit = std::chrono::milliseconds{ctx->config.c2s.hibernate_after_ms};
+  // A read after a quiet spell, such as a ping reply, usually comes alone.
+  // Its parser is released right after it instead of through a timer, so
+  // the ping replies of a million idle clients do not keep parsers awake
+  // while their timers wait in line.
+  bool after_quiet = limit.count() > 0 && state == stream_state::established
+                     && now - last_input >= limit;
+  last_input = now;
   ping_sent = false;
-  if (!hibernate_pending && ctx->config.c2s.hibernate_after_ms > 0)
-    schedule_hibernation(std::chrono::milliseconds{ctx->config.c2s.hibernate_after_ms});
+  read_bytes(bytes);
+
+  if (limit.count() == 0 || state == stream_state::closed)
+    return;
+  if (after_quiet && state == stream_state::established && !busy && parser->hibernate()) {
+    ctx->awake_parsers.remove(*this);
+    return;
+  }
+  // The parser sweeper releases the parser once this connection has been
+  // quiet for hibernate_after_ms (parser_sweeper.hpp).
+  ctx->awake_parsers.touch(*this, now);
+}
+
+bool c2s_connection::release_parser() {
+  if (state == stream_state::closed || parser->hibernating())
+    return true;
+  return !busy && parser->hibernate();
+}
+
+void c2s_connection::read_bytes(std::string_view bytes) {
   charge_rate_limit(bytes.size());
   if (!tls) {
     on_plaintext(bytes);
@@ -398,17 +420,21 @@ void c2s_connection::close_socket() {
 }
 
 void c2s_connection::arm_timer(std::chrono::seconds timeout) {
-  ++timer_generation;
-  send_later(timeout, timeout_atom::value, timer_generation);
+  // At most one stream timer is pending, because each costs about 270 bytes
+  // until it fires. A pending timer that fires before the new deadline is
+  // kept and re-arms itself for the rest.
+  auto now = std::chrono::steady_clock::now();
+  timer_deadline = now + timeout;
+  if (timer_due > now && timer_due <= timer_deadline)
+    return;
+  schedule_timer(now);
 }
 
-void c2s_connection::schedule_hibernation(std::chrono::steady_clock::duration delay) {
-  // One pending timer per connection at most; it re-arms itself while
-  // input keeps arriving, so a busy connection costs no timer per read.
-  hibernate_pending = true;
-  send_later(std::chrono::duration_cast<std::chrono::milliseconds>(delay) +
-                             std::chrono::milliseconds{1},
-                     hibernate_atom::value);
+void c2s_connection::schedule_timer(std::chrono::steady_clock::time_point now) {
+  ++timer_generation;
+  timer_due = timer_deadline;
+  auto delay = std::chrono::ceil<std::chrono::milliseconds>(timer_deadline - now);
+  send_later(delay, timeout_atom::value, timer_generation);
 }
 
 void c2s_connection::check_liveness() {

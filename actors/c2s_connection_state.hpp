@@ -15,6 +15,7 @@
 #include <string>
 
 #include "actors/c2s_connection.hpp"
+#include "actors/parser_sweeper.hpp"
 #include "actors/timer_relay.hpp"
 #include "protocol/sasl/mechanism.hpp"
 #include "protocol/tls/tls_session.hpp"
@@ -39,7 +40,7 @@ std::string_view state_name(stream_state state);
 /// Timer message of the XEP-0199 liveness check of bound clients.
 using keepalive_atom = caf::atom_constant<caf::atom("keepalive")>;
 
-class c2s_connection : public xml::stream_handler {
+class c2s_connection : public xml::stream_handler, public awake_parser {
 public:
   static inline const char* name = "c2s";
 
@@ -56,6 +57,10 @@ public:
   void on_stream_end() override;
   void on_stream_error(xml::stream_error_condition condition, std::string_view detail) override;
 
+  // -- awake_parser: called by the parser sweeper on the I/O thread --
+
+  bool release_parser() override;
+
 private:
   // Handling of the bytes that follow the element that was just parsed.
   enum class after_element { nothing, start_tls, restart_stream };
@@ -63,6 +68,7 @@ private:
   // -- I/O (c2s_connection.cpp) --
 
   void on_bytes(std::string_view bytes);
+  void read_bytes(std::string_view bytes);
   void on_plaintext(std::string_view bytes);
   bool apply_transition(std::string_view rest);
   void hold_input(std::string_view bytes);
@@ -76,6 +82,7 @@ private:
   void close_socket();
   void release_binding();
   void arm_timer(std::chrono::seconds timeout);
+  void schedule_timer(std::chrono::steady_clock::time_point now);
 
   // Delivers a timer message to this broker after `delay`, through the
   // timer relay (timer_relay.hpp) so that a pending timer does not keep a
@@ -93,7 +100,6 @@ private:
   void charge_rate_limit(std::size_t bytes);
   void refill_rate_tokens();
   void wait_for_rate_tokens();
-  void schedule_hibernation(std::chrono::steady_clock::duration delay);
   void check_liveness();
 
   // -- stream level (c2s_connection.cpp) --
@@ -162,6 +168,10 @@ public:
   caf::actor session;
   caf::actor timers; ///< The timer relay this broker is registered with.
   std::uint64_t timer_generation = 0;
+  /// When the stream must have reached the next state (stream_open_timeout_s,
+  /// auth_timeout_s), and when the pending stream timer fires.
+  std::chrono::steady_clock::time_point timer_deadline{};
+  std::chrono::steady_clock::time_point timer_due{};
   /// Exit reason of this actor: normal, or the supervisor's shutdown request.
   caf::error quit_reason;
 
@@ -169,9 +179,9 @@ public:
   std::uint64_t output_pending = 0;
   bool output_overflow = false;
 
-  // Idle parser release (c2s.hibernate_after_ms).
+  // When the last input arrived: for idle parser release
+  // (c2s.hibernate_after_ms) and pings.
   std::chrono::steady_clock::time_point last_input{};
-  bool hibernate_pending = false;
 
   // XEP-0199 pings of idle clients (c2s.ping_interval_s).
   bool ping_sent = false;

@@ -20,6 +20,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/login_throttle.hpp"
+#include "actors/parser_sweeper.hpp"
 #include "actors/session_table.hpp"
 #include "app/config.hpp"
 #include "protocol/sasl/mechanism.hpp"
@@ -92,6 +93,10 @@ struct server_context {
 
   /// The timer relay of connection brokers (timer_relay.hpp).
   caf::actor timer_relay() const;
+
+  /// Connections whose XML parser is awake. Touched only on CAF's I/O
+  /// thread, by c2s brokers and the parser sweeper (parser_sweeper.hpp).
+  awake_parser_list awake_parsers;
 
   /// Internally synchronised.
   session_table sessions;

@@ -19,6 +19,7 @@
 #include "store/lmdb_user_data_store.hpp"
 #include "store/lmdb_roster_store.hpp"
 #include "actors/roster_service.hpp"
+#include "actors/parser_sweeper.hpp"
 #include "actors/timer_relay.hpp"
 #include "store/writer_actor.hpp"
 #include "supervisor/supervisor.hpp"
@@ -133,6 +134,20 @@ std::vector<sup::child_spec> application_tree(std::shared_ptr<server_context> ct
     return actors::spawn_timer_relay(system);
   };
 
+  std::vector<sup::child_spec> services;
+  services.push_back(std::move(roster_spec));
+  services.push_back(std::move(timers_spec));
+  if (c2s.hibernate_after_ms > 0) {
+    sup::child_spec sweeper_spec;
+    sweeper_spec.name = "parser-sweeper";
+    sweeper_spec.restart = sup::restart_type::permanent;
+    sweeper_spec.shutdown = std::chrono::seconds{1};
+    sweeper_spec.start = [ctx](caf::actor_system& system, const caf::message&) {
+      return actors::spawn_parser_sweeper(system, ctx);
+    };
+    services.push_back(std::move(sweeper_spec));
+  }
+
   std::vector<sup::child_spec> listeners;
   listeners.push_back(adopting_supervisor("connections", actors::registry_keys::connections,
                                           shutdown));
@@ -145,7 +160,7 @@ std::vector<sup::child_spec> application_tree(std::shared_ptr<server_context> ct
   return {
     std::move(store_spec),
     sup::supervisor_child("services", flags("services", sup::restart_strategy::one_for_one),
-                          {std::move(roster_spec), std::move(timers_spec)}),
+                          std::move(services)),
     adopting_supervisor("sessions", actors::registry_keys::sessions, shutdown),
     sup::supervisor_child("listeners", flags("listeners", sup::restart_strategy::one_for_one),
                           std::move(listeners)),

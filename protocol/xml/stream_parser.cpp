@@ -3,6 +3,7 @@
 #include <expat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <cstdlib>
@@ -41,6 +42,8 @@ struct alignas(std::max_align_t) block_header {
 // The heap that new expat allocations are charged to. Set around every call
 // into expat that may allocate.
 thread_local expat_heap* charged_heap = nullptr;
+
+std::atomic<std::size_t> live_instances{0};
 
 class heap_scope {
  public:
@@ -217,6 +220,7 @@ void stream_parser::create_expat() {
   // declaration; handle_xml_declaration() rejects other encodings.
   expat_ = XML_ParserCreate_MM("UTF-8", &counted_memory, separator);
   if (expat_ == nullptr) return;
+  live_instances.fetch_add(1, std::memory_order_relaxed);
 
   XML_SetUserData(expat_, this);
   XML_SetReturnNSTriplet(expat_, XML_TRUE);
@@ -246,6 +250,11 @@ void stream_parser::destroy_expat() {
   heap_scope scope(heap_);
   XML_ParserFree(expat_);
   expat_ = nullptr;
+  live_instances.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::size_t stream_parser::live_expat_instances() {
+  return live_instances.load(std::memory_order_relaxed);
 }
 
 void stream_parser::reset() {

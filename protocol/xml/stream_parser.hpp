@@ -125,6 +125,10 @@ class stream_parser {
   // (or the stream header) that have not yet formed a complete element.
   std::size_t buffered_bytes() const;
 
+  // Expat instances alive in this process: parsers that are neither
+  // hibernating nor destroyed. For statistics and benchmarks.
+  static std::size_t live_expat_instances();
+
   // Heap held by expat for this parser, in bytes.
   std::size_t allocated_bytes() const { return heap_.current; }
   std::size_t peak_allocated_bytes() const { return heap_.peak; }
