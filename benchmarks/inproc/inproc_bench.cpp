@@ -5,8 +5,8 @@
 // Every session is real: a c2s broker parses a pipelined login (stream
 // header, SASL PLAIN, stream restart, resource binding, initial presence),
 // the password is checked against SCRAM credentials in LMDB, and a session
-// actor is bound in the session table. Clients answer the server's XEP-0199
-// pings. The clients are a small state machine on the I/O thread, 16 bytes
+// actor is bound in the session table. Clients reply to the server's
+// XEP-0199 pings. The clients are a small state machine on the I/O thread, 16 bytes
 // each, allocated before the baseline is sampled.
 //
 // Phases: register the accounts that are missing (PBKDF2 with
@@ -21,6 +21,7 @@
 #include "app/logging.hpp"
 #include "app/server.hpp"
 #include "protocol/sasl/scram_crypto.hpp"
+#include "protocol/xml/stream_parser.hpp"
 #include "store/lmdb_account_store.hpp"
 
 #include <CLI/CLI.hpp>
@@ -109,6 +110,9 @@ std::int64_t now_ns() {
 
 struct memory_sample {
   std::uint64_t rss_bytes = 0;
+  /// Resident anonymous memory: RSS without the pages of the LMDB file,
+  /// which belong to the page cache and are shared with other readers.
+  std::uint64_t anon_bytes = 0;
   std::uint64_t heap_bytes = 0; ///< malloc's bytes in use (mallinfo2).
   double cpu_seconds = 0;
 };
@@ -120,6 +124,8 @@ memory_sample sample_memory() {
   while (std::getline(status, line))
     if (line.rfind("VmRSS:", 0) == 0)
       out.rss_bytes = std::stoull(line.substr(6)) * 1024;
+    else if (line.rfind("RssAnon:", 0) == 0)
+      out.anon_bytes = std::stoull(line.substr(8)) * 1024;
   auto info = mallinfo2();
   out.heap_bytes = info.uordblks + info.hblkhd;
   rusage usage{};
@@ -131,8 +137,8 @@ memory_sample sample_memory() {
 
 // -- accounts --------------------------------------------------------------
 
-// Registers u0..u(count-1), skipping the prefix a previous run left (they
-// are created in order, so the first missing index is found by bisection).
+// Registers u0..u(count-1) except those a previous run left. Accounts are
+// created in order, so bisection finds the first missing index.
 bool register_accounts(actors::server_context& ctx, std::size_t count, std::uint32_t iterations) {
   store::lmdb_account_store accounts{ctx.env, iterations};
   auto exists = [&](std::size_t index) {
@@ -415,10 +421,14 @@ private:
   std::string first_failure_;
 };
 
-// Waits until `done` holds, printing progress; false when nothing moved
-// for `stall` seconds.
-template <class Done, class Progress>
-bool wait_for(Done done, Progress progress, double stall) {
+std::string no_detail(std::size_t) {
+  return {};
+}
+
+// Waits until `done` holds, printing progress and `detail` every 5 s;
+// false when nothing moved for `stall` seconds.
+template <class Done, class Progress, class Detail = decltype(&no_detail)>
+bool wait_for(Done done, Progress progress, double stall, Detail detail = &no_detail) {
   auto last_change = clock_type::now();
   auto last_print = clock_type::now();
   auto last_value = progress();
@@ -431,7 +441,7 @@ bool wait_for(Done done, Progress progress, double stall) {
       last_change = now;
     }
     if (now - last_print > std::chrono::seconds{5}) {
-      fmt::print("  ... {}\n", value);
+      fmt::print("  ... {} {}\n", value, detail(value));
       std::fflush(stdout);
       last_print = now;
     }
@@ -461,7 +471,15 @@ int run(const bench_options& opts, app::running_server& server,
   clients.start_logins();
   bool logins_done = wait_for(
     [&] { return clients.online.load() + clients.failed.load() >= opts.sessions; },
-    [&] { return clients.online.load() + clients.failed.load(); }, opts.stall_timeout_s);
+    [&] { return clients.online.load() + clients.failed.load(); }, opts.stall_timeout_s,
+    [&](std::size_t) {
+      auto now = sample_memory();
+      auto online = std::max<std::size_t>(clients.online.load(), 1);
+      return fmt::format("online, {:.0f} B RSS and {:.0f} B heap per session, {} parsers awake",
+                         (double(now.rss_bytes) - double(before.rss_bytes)) / online,
+                         (double(now.heap_bytes) - double(before.heap_bytes)) / online,
+                         xml::stream_parser::live_expat_instances());
+    });
   std::chrono::duration<double> login_time = clock_type::now() - login_started;
   auto after_login = sample_memory();
   auto online = clients.online.load();
@@ -473,6 +491,7 @@ int run(const bench_options& opts, app::running_server& server,
                               + std::chrono::duration<double>(opts.settle_s));
   malloc_trim(0);
   auto idle = sample_memory();
+  auto idle_parsers = xml::stream_parser::live_expat_instances();
   auto per_session = [&](std::uint64_t a, std::uint64_t b) {
     return online == 0 ? 0.0 : (double(b) - double(a)) / double(online);
   };
@@ -503,6 +522,8 @@ int run(const bench_options& opts, app::running_server& server,
   row("RSS idle, all online (MiB)", fmt::format("{:.1f}", idle.rss_bytes / 1048576.0));
   row("RSS per session, idle (bytes)",
       fmt::format("{:.0f}", per_session(before.rss_bytes, idle.rss_bytes)));
+  row("anonymous RSS per session, idle (bytes)",
+      fmt::format("{:.0f}", per_session(before.anon_bytes, idle.anon_bytes)));
   row("heap per session, idle (bytes)",
       fmt::format("{:.0f}", per_session(before.heap_bytes, idle.heap_bytes)));
   row("RSS per session, right after login (bytes)",
@@ -514,6 +535,7 @@ int run(const bench_options& opts, app::running_server& server,
       fmt::format("{:.2f} / {:.2f}", latency.p50_us / 1e3, latency.p90_us / 1e3));
   row("latency p99 / max (ms)",
       fmt::format("{:.2f} / {:.2f}", latency.p99_us / 1e3, latency.max_us / 1e3));
+  row("parsers awake at the idle sample", std::to_string(idle_parsers));
   row("pings answered", std::to_string(clients.pings_answered.load()));
   row("closed while online", std::to_string(clients.closed_early.load()));
   row("stream errors", std::to_string(clients.stream_errors.load()));
@@ -526,14 +548,15 @@ int run(const bench_options& opts, app::running_server& server,
       "{{\"sessions_requested\": {}, \"sessions_online\": {}, \"login_failures\": {}, "
       "\"login_seconds\": {:.3f}, \"rss_before_bytes\": {}, \"rss_idle_bytes\": {}, "
       "\"heap_before_bytes\": {}, \"heap_idle_bytes\": {}, "
-      "\"rss_per_session_bytes\": {:.1f}, \"heap_per_session_bytes\": {:.1f}, "
+      "\"rss_per_session_bytes\": {:.1f}, \"anon_rss_per_session_bytes\": {:.1f}, "
+      "\"heap_per_session_bytes\": {:.1f}, "
       "\"messages_sent\": {}, \"messages_received\": {}, \"messages_per_second\": {:.1f}, "
       "\"latency_us\": {{\"p50\": {:.1f}, \"p90\": {:.1f}, \"p99\": {:.1f}, \"max\": {:.1f}}}, "
       "\"pings_answered\": {}, \"closed_while_online\": {}, \"stream_errors\": {}}}\n",
       opts.sessions, online, clients.failed.load(), login_time.count(), before.rss_bytes,
       idle.rss_bytes, before.heap_bytes, idle.heap_bytes,
       per_session(before.rss_bytes, idle.rss_bytes),
-      per_session(before.heap_bytes, idle.heap_bytes), clients.sent.load(), received, rate,
+      per_session(before.anon_bytes, idle.anon_bytes), per_session(before.heap_bytes, idle.heap_bytes), clients.sent.load(), received, rate,
       latency.p50_us, latency.p90_us, latency.p99_us, latency.max_us,
       clients.pings_answered.load(), clients.closed_early.load(), clients.stream_errors.load());
   }
@@ -542,7 +565,8 @@ int run(const bench_options& opts, app::running_server& server,
   bool complete = logins_done && routing_done && clients.closed_early.load() == 0
                   && clients.stream_errors.load() == 0;
   if (opts.require_all && (!complete || online != opts.sessions || received != messages)) {
-    fmt::print(stderr, "not every session came online or not every message arrived\n");
+    fmt::print(stderr, "failed: {} of {} sessions online, {} of {} messages arrived\n", online,
+               opts.sessions, received, messages);
     return 1;
   }
   return 0;
