@@ -9,12 +9,15 @@
 // XEP-0199 pings. The clients are a small state machine on the I/O thread, 16 bytes
 // each, allocated before the baseline is sampled.
 //
-// Phases: register the accounts that are missing (PBKDF2 with
-// --scram-iterations, 1 by default, so that a million registrations take
-// seconds; the count changes hashing cost only), sample memory, log every
-// client in, let idle connections hibernate, sample memory again, then route
-// one-to-one messages between random pairs with a fixed window in flight and
-// record each message's latency. Prints a table and writes JSON.
+// Phases:
+//   1. Register the missing accounts with --scram-iterations PBKDF2
+//      iterations. The default of 1 makes a million registrations take
+//      seconds, and the count changes only the cost of hashing.
+//   2. Sample memory, log every client in, let idle connections hibernate,
+//      and sample memory again.
+//   3. Route one-to-one messages between random pairs with a fixed window
+//      in flight, and record each message's latency.
+// Prints a table and writes JSON.
 #include "actors/memory_transport.hpp"
 #include "actors/server_context.hpp"
 #include "app/config.hpp"
