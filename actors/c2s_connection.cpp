@@ -201,6 +201,7 @@ void c2s_connection::on_bytes(std::string_view bytes) {
                      && now - last_input >= limit;
   last_input = now;
   ping_sent = false;
+  charge_rate_limit(bytes.size());
   read_bytes(bytes);
 
   if (limit.count() == 0 || state == stream_state::closed)
@@ -221,7 +222,6 @@ bool c2s_connection::release_parser() {
 }
 
 void c2s_connection::read_bytes(std::string_view bytes) {
-  charge_rate_limit(bytes.size());
   if (!tls) {
     on_plaintext(bytes);
     return;
@@ -334,8 +334,10 @@ void c2s_connection::begin_tls(std::string_view ciphertext_after_request) {
   skip_leading_whitespace = true;
   header_sent = false;
   state = stream_state::wait_for_stream;
+  // These bytes came with the read that carried <starttls/>, which on_bytes
+  // has already charged and recorded.
   if (!ciphertext_after_request.empty())
-    on_bytes(ciphertext_after_request);
+    read_bytes(ciphertext_after_request);
 }
 
 void c2s_connection::send(std::string_view xml) {
@@ -420,9 +422,10 @@ void c2s_connection::close_socket() {
 }
 
 void c2s_connection::arm_timer(std::chrono::seconds timeout) {
-  // At most one stream timer is pending, because each costs about 270 bytes
-  // until it fires. A pending timer that fires before the new deadline is
-  // kept and re-arms itself for the rest.
+  // Each pending timer costs about 270 bytes until it fires, and CAF 0.17
+  // cannot cancel one. So a pending timer that fires before the new deadline
+  // is kept and re-arms itself for the rest. Only an earlier deadline
+  // schedules another timer, and the older one is ignored when it fires.
   auto now = std::chrono::steady_clock::now();
   timer_deadline = now + timeout;
   if (timer_due > now && timer_due <= timer_deadline)

@@ -73,7 +73,12 @@ void memory_scribe::client_close() {
 void memory_scribe::configure_read(caf::io::receive_policy::config config) {
   read_flag_ = config.first;
   read_size_ = config.second;
-  reading_ = true;
+  // Like CAF's socket scribe, only the first call starts reading; later
+  // calls change the policy but do not undo halt().
+  if (!read_configured_) {
+    read_configured_ = true;
+    reading_ = true;
+  }
   schedule_delivery();
 }
 
@@ -116,6 +121,8 @@ void memory_scribe::flush() {
 }
 
 void memory_scribe::graceful_shutdown() {
+  // The client may drop the last reference from on_server_closed().
+  memory_scribe_ptr guard{this};
   flush();
   auto client = std::exchange(client_, nullptr);
   input_ = {};

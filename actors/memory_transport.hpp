@@ -95,6 +95,7 @@ private:
   std::size_t unacknowledged_ = 0; ///< Written since the last data_transferred_msg.
   caf::io::receive_policy_flag read_flag_ = caf::io::receive_policy_flag::at_most;
   bool reading_ = false;
+  bool read_configured_ = false;
   bool delivery_pending_ = false;
   bool ack_writes_ = false;
   bool ack_pending_ = false;

@@ -296,14 +296,14 @@ public:
   }
 
 private:
-  void open_next() {
+  // Opens the next client; false when the server refused it.
+  bool try_open_next() {
     auto index = next_login_++;
     auto& c = clients_[index];
     c.link = actors::open_memory_connection(system_, ctx_, *this, index);
     if (!c.link) {
       fail(index, "server refused the connection");
-      login_finished();
-      return;
+      return false;
     }
     c.state = client_state::logging_in;
     auto user = username(index);
@@ -319,6 +319,14 @@ private:
       + header
       + "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
         "<resource>r</resource></bind></iq><presence/>");
+    return true;
+  }
+
+  // A loop, not recursion: when the server refuses every connection, a
+  // million clients must not become a million stack frames.
+  void open_next() {
+    while (next_login_ < clients_.size() && !try_open_next()) {
+    }
   }
 
   void login_finished() {
