@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -365,6 +366,9 @@ def main():
     parser.add_argument("--mechanism", default="PLAIN")
     parser.add_argument("--output", default="compare-results.json", help="JSON file with every run")
     parser.add_argument("--no-install", action="store_true", help="do not apt-get install missing servers")
+    parser.add_argument("--record", default=os.path.join(HERE, "RESULTS.md"),
+                        help="Markdown file to append the comparison to, with date, machine and command")
+    parser.add_argument("--no-record", action="store_true", help="print the comparison only")
     opts = parser.parse_args()
 
     loadgen = os.path.join(opts.build, "benchmarks", "loadgen")
@@ -422,16 +426,51 @@ def main():
             server.stop()
     with open(opts.output, "w") as f:
         json.dump(results, f, indent=2)
-    print_comparison(results)
+    table = comparison_lines(results)
+    print("\n".join(table))
+    if not opts.no_record:
+        record(opts.record, results["machine"], names, table)
+        log(f"comparison appended to {opts.record}")
     log(f"results in {opts.output}; server configs and logs in {work}")
 
 
-def print_comparison(results):
+def package_version(package):
+    done = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "not installed"
+
+
+def record(path, machine, names, table):
+    """Appends one dated section with the machine, the command and `table`."""
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip()
+    versions = [f"Starling {commit or 'unknown commit'}"]
+    versions += [f"{name} {package_version(name)}" for name in ("ejabberd", "prosody") if name in names]
+    lines = [
+        "",
+        f"## compare.py run of {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}",
+        "",
+        "    python3 benchmarks/compare.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "",
+        f"- Machine: `nproc` = {machine['nproc']}, CPU \"{machine['cpu']}\", {machine['memory_gib']} GiB, "
+        f"kernel {machine['kernel']}.",
+        "- Servers: " + ", ".join(versions) + ".",
+        "- Written by compare.py; the ratio columns divide each server's figure by Starling's.",
+        "",
+    ] + [line for line in table if line]
+    with open(path, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def comparison_lines(results):
+    """Returns the comparison as Markdown tables, one line per element."""
+    out = []
     runs = results["runs"]
     by_key = {(r["label"], r["scenario"], r["security"]): r for r in runs}
     if any(r["scenario"] != "chat" for r in runs):
-        print("\n| scenario | security | server | ok | failed | logins/s | p50 ms | p99 ms | RSS B/session | PSS B/session | ratio to Starling |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("")
+        out.append("| scenario | security | server | ok | failed | logins/s | p50 ms | p99 ms | RSS B/session | PSS B/session | ratio to Starling |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         if r["scenario"] == "chat":
             continue
@@ -441,26 +480,28 @@ def print_comparison(results):
         else:
             value, ref = r["logins_per_second"], base and base["logins_per_second"]
         ratio = f"{value / ref:.2f}" if ref else "-"
-        print(f"| {r['scenario']} | {r['security']} | {r['label']} | {r['ok']} | {r['failed']} | "
-              f"{r['logins_per_second']:.0f} | {r['latency_ms']['p50']:.1f} | {r['latency_ms']['p99']:.1f} | "
-              f"{r['server']['rss_bytes_per_session']:.0f} | {r['server']['pss_bytes_per_session']:.0f} | {ratio} |")
+        out.append(f"| {r['scenario']} | {r['security']} | {r['label']} | {r['ok']} | {r['failed']} | "
+                   f"{r['logins_per_second']:.0f} | {r['latency_ms']['p50']:.1f} | {r['latency_ms']['p99']:.1f} | "
+                   f"{r['server']['rss_bytes_per_session']:.0f} | {r['server']['pss_bytes_per_session']:.0f} | {ratio} |")
 
     chats = [r for r in runs if r["scenario"] == "chat"]
     if not chats:
-        return
-    print("\n| security | server | rate offered | achieved | sent | received | lost | reordered | p50 ms | p90 ms | p99 ms | max ms "
+        return out
+    out.append("")
+    out.append("| security | server | rate offered | achieved | sent | received | lost | reordered | p50 ms | p90 ms | p99 ms | max ms "
           "| server CPU s | CPU ratio to Starling | p99 ratio to Starling |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in chats:
         t = r["traffic"]
         base = by_key.get(("starling", "chat", r["security"]))
         bt = base and base["traffic"]
         cpu_ratio = f"{t['server_cpu_seconds'] / bt['server_cpu_seconds']:.2f}" if bt and bt["server_cpu_seconds"] else "-"
         p99_ratio = f"{t['latency_ms']['p99'] / bt['latency_ms']['p99']:.2f}" if bt and bt["latency_ms"]["p99"] else "-"
-        print(f"| {r['security']} | {r['label']} | {t['rate']:.0f} | {t['achieved_rate']:.0f} | {t['sent']} | "
-              f"{t['received']} | {t['lost']} | {t['reordered']} | {t['latency_ms']['p50']:.3f} | "
-              f"{t['latency_ms']['p90']:.3f} | {t['latency_ms']['p99']:.3f} | {t['latency_ms']['max']:.3f} | "
-              f"{t['server_cpu_seconds']:.2f} | {cpu_ratio} | {p99_ratio} |")
+        out.append(f"| {r['security']} | {r['label']} | {t['rate']:.0f} | {t['achieved_rate']:.0f} | {t['sent']} | "
+                   f"{t['received']} | {t['lost']} | {t['reordered']} | {t['latency_ms']['p50']:.3f} | "
+                   f"{t['latency_ms']['p90']:.3f} | {t['latency_ms']['p99']:.3f} | {t['latency_ms']['max']:.3f} | "
+                   f"{t['server_cpu_seconds']:.2f} | {cpu_ratio} | {p99_ratio} |")
+    return out
 
 
 if __name__ == "__main__":
