@@ -244,6 +244,38 @@ class Timeouts(SharedServerCase):
                 time.sleep(0.25)
 
 
+class ServerPings(SharedServerCase):
+    """XEP-0199: the server pings quiet clients and drops silent ones."""
+
+    overrides = {"c2s.ping_interval_s": 1, "c2s.ping_timeout_s": 1}
+    accounts = {"alice": PASSWORD}
+
+    @staticmethod
+    def is_server_ping(element):
+        return (local_name(element) == "iq" and element.get("type") == "get"
+                and element.find("{urn:xmpp:ping}ping") is not None)
+
+    def test_quiet_client_is_pinged_and_stays_when_it_replies(self):
+        with self.server.login("alice", PASSWORD, resource="replies") as client:
+            started = time.monotonic()
+            for _ in range(3):
+                ping = client.read_until(self.is_server_ping, timeout=6)
+                self.assertEqual(ping.get("from"), DOMAIN)
+                self.assertEqual(ping.get("to"), client.jid)
+                client.send(f"<iq type='result' id='{ping.get('id')}' to='{DOMAIN}'/>")
+            # Three intervals of silence and three replies: still connected.
+            self.assertGreaterEqual(time.monotonic() - started, 2.5)
+            client.ping()
+
+    def test_silent_client_times_out(self):
+        with self.server.login("alice", PASSWORD, resource="silent") as client:
+            started = time.monotonic()
+            client.read_until(self.is_server_ping, timeout=6)
+            client.expect_stream_error("connection-timeout", timeout=6)
+            # At least ping_interval_s of silence, then ping_timeout_s more.
+            self.assertGreaterEqual(time.monotonic() - started, 1.5)
+
+
 class StanzaRules(SharedServerCase):
     """Stanzas that the stream state or the addressing rules forbid."""
 
