@@ -116,9 +116,10 @@ void c2s_connection::complete_bind(const xml::element& iq, std::string resource)
   this->resource = bound->resource();
   state = stream_state::established;
   ++timer_generation; // cancels the authentication timeout
+  // XEP-0199: the idle sweeper pings the client after ping_interval_s of
+  // silence (idle_sweeper.hpp).
   if (ctx->config.c2s.ping_interval_s > 0)
-    send_later(std::chrono::seconds{ctx->config.c2s.ping_interval_s},
-                       keepalive_atom::value);
+    ctx->quiet_streams.touch(*this, std::chrono::steady_clock::now());
   spdlog::info("c2s#{} {}: bound {}", id, peer, full_jid);
 
   auto reply = iq_result(iq);

@@ -66,7 +66,7 @@ c2s_connection::c2s_connection(c2s_broker* broker) : self(broker) {
 
 c2s_connection::~c2s_connection() {
   if (ctx) {
-    ctx->awake_parsers.remove(*this);
+    leave_idle_lists();
     ctx->open_connections.fetch_sub(1, std::memory_order_relaxed);
   }
   if (timers)
@@ -163,6 +163,12 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       spdlog::info("c2s#{} {}: timed out in {}", id, peer, state_name(state));
       close_stream(xml::stream_error_condition::connection_timeout);
     },
+    [this](ping_due_atom) {
+      send_ping();
+    },
+    [this](ping_timeout_atom) {
+      end_unanswered_ping();
+    },
     [this](const caf::io::data_transferred_msg& msg) {
       output_pending = msg.remaining;
     },
@@ -179,9 +185,6 @@ caf::behavior c2s_connection::start(caf::io::connection_handle handle,
       }
       reading_halted = false;
       self->trigger(hdl);
-    },
-    [this](keepalive_atom) {
-      check_liveness();
     },
   };
 }
@@ -200,19 +203,34 @@ void c2s_connection::on_bytes(std::string_view bytes) {
   bool after_quiet = limit.count() > 0 && state == stream_state::established
                      && now - last_input >= limit;
   last_input = now;
-  ping_sent = false;
   charge_rate_limit(bytes.size());
   read_bytes(bytes);
+  if (state == stream_state::closed)
+    return;
 
-  if (limit.count() == 0 || state == stream_state::closed)
+  // Any input counts as the reply to a ping (XEP-0199 4.1) and restarts
+  // the quiet time.
+  if (state == stream_state::established && ctx->config.c2s.ping_interval_s > 0) {
+    ping_sent = false;
+    ctx->pinged_streams.remove(*this);
+    ctx->quiet_streams.touch(*this, now);
+  }
+
+  if (limit.count() == 0)
     return;
   if (after_quiet && state == stream_state::established && !busy && parser->hibernate()) {
     ctx->awake_parsers.remove(*this);
     return;
   }
-  // The parser sweeper releases the parser once this connection has been
-  // quiet for hibernate_after_ms (parser_sweeper.hpp).
+  // The idle sweeper releases the parser once this connection has been
+  // quiet for hibernate_after_ms.
   ctx->awake_parsers.touch(*this, now);
+}
+
+void c2s_connection::leave_idle_lists() {
+  ctx->awake_parsers.remove(*this);
+  ctx->quiet_streams.remove(*this);
+  ctx->pinged_streams.remove(*this);
 }
 
 bool c2s_connection::release_parser() {
@@ -440,38 +458,36 @@ void c2s_connection::schedule_timer(std::chrono::steady_clock::time_point now) {
   send_later(delay, timeout_atom::value, timer_generation);
 }
 
-void c2s_connection::check_liveness() {
+void c2s_connection::request_ping() {
+  // From the I/O thread to a broker on it: queued without waking anything.
+  caf::anon_send(caf::actor_cast<caf::actor>(self), ping_due_atom::value);
+}
+
+void c2s_connection::request_ping_timeout() {
+  caf::anon_send(caf::actor_cast<caf::actor>(self), ping_timeout_atom::value);
+}
+
+void c2s_connection::send_ping() {
   if (state != stream_state::established)
     return;
-  using std::chrono::seconds;
-  auto interval = seconds{ctx->config.c2s.ping_interval_s};
-  auto timeout = seconds{ctx->config.c2s.ping_timeout_s};
-  auto now = std::chrono::steady_clock::now();
-  auto idle_for = now - last_input;
+  xml::element ping{"iq", std::string{xml::ns::client}};
+  ping.set_attr("type", "get");
+  ping.set_attr("id", "s2c-ping-" + std::to_string(++pings));
+  ping.set_attr("from", host);
+  ping.set_attr("to", full_jid);
+  ping.add_child({"ping", std::string{xml::ns::ping}});
+  send(ping);
+  if (state != stream_state::established)
+    return;
+  ping_sent = true;
+  ctx->pinged_streams.touch(*this, std::chrono::steady_clock::now());
+}
 
-  if (ping_sent && idle_for >= interval + timeout) {
-    // XEP-0199 4.1: no reply, not even other traffic, so the peer is gone.
-    spdlog::info("c2s#{} {}: {} sent nothing after a ping, closing", id, peer, full_jid);
-    close_stream(xml::stream_error_condition::connection_timeout);
+void c2s_connection::end_unanswered_ping() {
+  if (state != stream_state::established || !ping_sent)
     return;
-  }
-  if (idle_for >= interval && !ping_sent) {
-    xml::element ping{"iq", std::string{xml::ns::client}};
-    ping.set_attr("type", "get");
-    ping.set_attr("id", "s2c-ping-" + std::to_string(++pings));
-    ping.set_attr("from", host);
-    ping.set_attr("to", full_jid);
-    ping.add_child({"ping", std::string{xml::ns::ping}});
-    send(ping);
-    ping_sent = true;
-    send_later(timeout + std::chrono::milliseconds{1}, keepalive_atom::value);
-    return;
-  }
-  if (idle_for < interval)
-    ping_sent = false;
-  auto next = interval - std::chrono::duration_cast<seconds>(idle_for);
-  send_later(std::max<std::chrono::steady_clock::duration>(next, seconds{1}),
-                     keepalive_atom::value);
+  spdlog::info("c2s#{} {}: {} sent nothing after a ping, closing", id, peer, full_jid);
+  close_stream(xml::stream_error_condition::connection_timeout);
 }
 
 void c2s_connection::charge_rate_limit(std::size_t bytes) {

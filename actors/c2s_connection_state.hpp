@@ -15,7 +15,7 @@
 #include <string>
 
 #include "actors/c2s_connection.hpp"
-#include "actors/parser_sweeper.hpp"
+#include "actors/idle_sweeper.hpp"
 #include "actors/timer_relay.hpp"
 #include "protocol/sasl/mechanism.hpp"
 #include "protocol/tls/tls_session.hpp"
@@ -25,6 +25,10 @@
 #include "protocol/xml/stream_parser.hpp"
 
 namespace starling::actors {
+
+/// Messages from the idle sweeper to a broker (idle_sweeper.hpp).
+using ping_due_atom = caf::atom_constant<caf::atom("pingdue")>;
+using ping_timeout_atom = caf::atom_constant<caf::atom("pingtmo")>;
 
 enum class stream_state {
   wait_for_stream,
@@ -37,10 +41,10 @@ enum class stream_state {
 
 std::string_view state_name(stream_state state);
 
-/// Timer message of the XEP-0199 liveness check of bound clients.
-using keepalive_atom = caf::atom_constant<caf::atom("keepalive")>;
-
-class c2s_connection : public xml::stream_handler, public awake_parser {
+class c2s_connection : public xml::stream_handler,
+                       public idle_node<awake_parser_tag>,
+                       public idle_node<quiet_stream_tag>,
+                       public idle_node<pinged_stream_tag> {
 public:
   static inline const char* name = "c2s";
 
@@ -57,9 +61,22 @@ public:
   void on_stream_end() override;
   void on_stream_error(xml::stream_error_condition condition, std::string_view detail) override;
 
-  // -- awake_parser: called by the parser sweeper on the I/O thread --
+  // -- called by the idle sweeper on the I/O thread (idle_sweeper.hpp) --
+  //
+  // The sweep runs outside this broker's handlers. It may free the parser,
+  // which is plain data, but writing or closing must happen inside a
+  // handler, so pings and timeouts go through messages to the broker.
 
-  bool release_parser() override;
+  /// Frees the parser unless an element is half received or an answer from
+  /// a store or hashing step is pending; returns false when it must stay.
+  bool release_parser();
+
+  /// Asks the broker to ping its client, quiet for c2s.ping_interval_s.
+  void request_ping();
+
+  /// Asks the broker to end the stream if the client sent nothing within
+  /// c2s.ping_timeout_s of the ping (XEP-0199 4.1).
+  void request_ping_timeout();
 
 private:
   // Handling of the bytes that follow the element that was just parsed.
@@ -100,7 +117,9 @@ private:
   void charge_rate_limit(std::size_t bytes);
   void refill_rate_tokens();
   void wait_for_rate_tokens();
-  void check_liveness();
+  void leave_idle_lists();
+  void send_ping();
+  void end_unanswered_ping();
 
   // -- stream level (c2s_connection.cpp) --
 
@@ -179,8 +198,7 @@ public:
   std::uint64_t output_pending = 0;
   bool output_overflow = false;
 
-  // When the last input arrived: for idle parser release
-  // (c2s.hibernate_after_ms) and pings.
+  // When the last input arrived, to find reads after a quiet spell.
   std::chrono::steady_clock::time_point last_input{};
 
   // XEP-0199 pings of idle clients (c2s.ping_interval_s).

@@ -20,7 +20,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/login_throttle.hpp"
-#include "actors/parser_sweeper.hpp"
+#include "actors/idle_sweeper.hpp"
 #include "actors/session_table.hpp"
 #include "app/config.hpp"
 #include "protocol/sasl/mechanism.hpp"
@@ -94,9 +94,11 @@ struct server_context {
   /// The timer relay of connection brokers (timer_relay.hpp).
   caf::actor timer_relay() const;
 
-  /// Connections whose XML parser is awake. Touched only on CAF's I/O
-  /// thread, by c2s brokers and the parser sweeper (parser_sweeper.hpp).
-  awake_parser_list awake_parsers;
+  /// Connections waiting for idle work (idle_sweeper.hpp). Touched only on
+  /// CAF's I/O thread, by c2s brokers and the idle sweeper.
+  idle_list<awake_parser_tag> awake_parsers;
+  idle_list<quiet_stream_tag> quiet_streams;
+  idle_list<pinged_stream_tag> pinged_streams;
 
   /// Internally synchronised.
   session_table sessions;

@@ -19,7 +19,7 @@
 #include "store/lmdb_user_data_store.hpp"
 #include "store/lmdb_roster_store.hpp"
 #include "actors/roster_service.hpp"
-#include "actors/parser_sweeper.hpp"
+#include "actors/idle_sweeper.hpp"
 #include "actors/timer_relay.hpp"
 #include "store/writer_actor.hpp"
 #include "supervisor/supervisor.hpp"
@@ -137,13 +137,13 @@ std::vector<sup::child_spec> application_tree(std::shared_ptr<server_context> ct
   std::vector<sup::child_spec> services;
   services.push_back(std::move(roster_spec));
   services.push_back(std::move(timers_spec));
-  if (c2s.hibernate_after_ms > 0) {
+  if (c2s.hibernate_after_ms > 0 || c2s.ping_interval_s > 0) {
     sup::child_spec sweeper_spec;
-    sweeper_spec.name = "parser-sweeper";
+    sweeper_spec.name = "idle-sweeper";
     sweeper_spec.restart = sup::restart_type::permanent;
     sweeper_spec.shutdown = std::chrono::seconds{1};
     sweeper_spec.start = [ctx](caf::actor_system& system, const caf::message&) {
-      return actors::spawn_parser_sweeper(system, ctx);
+      return actors::spawn_idle_sweeper(system, ctx);
     };
     services.push_back(std::move(sweeper_spec));
   }

@@ -255,7 +255,7 @@ class ServerPings(SharedServerCase):
         return (local_name(element) == "iq" and element.get("type") == "get"
                 and element.find("{urn:xmpp:ping}ping") is not None)
 
-    def test_quiet_client_is_pinged_and_stays_when_it_replies(self):
+    def test_replying_client_stays(self):
         with self.server.login("alice", PASSWORD, resource="replies") as client:
             started = time.monotonic()
             for _ in range(3):
