@@ -1,47 +1,14 @@
 #include "store/account_record.hpp"
 
+#include "store/record_codec.hpp"
+
 namespace starling::store {
 
 namespace {
 
-void put_uint(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i)
-    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
-void put_short_string(std::string& out, std::string_view bytes) {
-  put_uint(out, bytes.size(), 1);
-  out.append(bytes);
-}
-
-class reader {
-public:
-  explicit reader(std::string_view bytes) : rest_(bytes) {}
-
-  bool uint(std::uint64_t& value, int bytes) {
-    if (rest_.size() < static_cast<std::size_t>(bytes))
-      return false;
-    value = 0;
-    for (int i = 0; i < bytes; ++i)
-      value = (value << 8) | static_cast<unsigned char>(rest_[i]);
-    rest_.remove_prefix(bytes);
-    return true;
-  }
-
-  bool short_string(std::string& out) {
-    std::uint64_t size = 0;
-    if (!uint(size, 1) || rest_.size() < size)
-      return false;
-    out.assign(rest_.substr(0, size));
-    rest_.remove_prefix(size);
-    return true;
-  }
-
-  bool at_end() const { return rest_.empty(); }
-
-private:
-  std::string_view rest_;
-};
+using codec::put_string;
+using codec::put_uint;
+using codec::reader;
 
 status corrupt(const std::string& why) {
   return {errc::corrupt, "account record: " + why};
@@ -57,20 +24,18 @@ std::string encode_account(const account_record& record) {
   for (const auto& cred : record.credentials) {
     put_uint(out, static_cast<std::uint8_t>(cred.hash), 1);
     put_uint(out, cred.iterations, 4);
-    put_short_string(out, cred.salt);
-    put_short_string(out, cred.stored_key);
-    put_short_string(out, cred.server_key);
+    put_string(out, cred.salt, 1);
+    put_string(out, cred.stored_key, 1);
+    put_string(out, cred.server_key, 1);
   }
   return out;
 }
 
 expected<account_record> decode_account(std::string_view bytes) {
   reader in(bytes);
-  std::uint64_t version = 0;
-  if (!in.uint(version, 1))
-    return corrupt("empty");
-  if (version != account_record_version)
-    return corrupt("unknown record version " + std::to_string(version));
+  std::string why;
+  if (!in.version(account_record_version, why))
+    return corrupt(why);
 
   account_record record;
   std::uint64_t created = 0;
@@ -83,8 +48,8 @@ expected<account_record> decode_account(std::string_view bytes) {
     scram_credentials cred;
     std::uint64_t hash = 0;
     std::uint64_t iterations = 0;
-    if (!in.uint(hash, 1) || !in.uint(iterations, 4) || !in.short_string(cred.salt) ||
-        !in.short_string(cred.stored_key) || !in.short_string(cred.server_key))
+    if (!in.uint(hash, 1) || !in.uint(iterations, 4) || !in.string(cred.salt, 1) ||
+        !in.string(cred.stored_key, 1) || !in.string(cred.server_key, 1))
       return corrupt("truncated credential " + std::to_string(i));
     if (hash > static_cast<std::uint8_t>(sasl::scram_hash::sha512))
       return corrupt("unknown hash id " + std::to_string(hash));

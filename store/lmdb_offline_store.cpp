@@ -3,6 +3,8 @@
 #include <cassert>
 #include <optional>
 
+#include "store/record_codec.hpp"
+
 namespace starling::store {
 
 namespace {
@@ -14,34 +16,8 @@ constexpr std::uint8_t record_version = 1;
 constexpr std::size_t max_key_size = 511;
 constexpr std::size_t sequence_size = 8;
 
-void put_uint(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i)
-    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
-// Reads a big-endian integer of `bytes` bytes from the front of `in`.
-bool take_uint(std::string_view& in, std::uint64_t& value, int bytes) {
-  if (in.size() < static_cast<std::size_t>(bytes))
-    return false;
-  value = 0;
-  for (int i = 0; i < bytes; ++i)
-    value = (value << 8) | static_cast<unsigned char>(in[i]);
-  in.remove_prefix(bytes);
-  return true;
-}
-
-bool take_version(std::string_view& in, std::string& why) {
-  std::uint64_t version = 0;
-  if (!take_uint(in, version, 1)) {
-    why = "empty";
-    return false;
-  }
-  if (version != record_version) {
-    why = "unknown record version " + std::to_string(version);
-    return false;
-  }
-  return true;
-}
+using codec::put_uint;
+using codec::reader;
 
 std::string quoted(std::string_view user) {
   return "'" + std::string{user} + "'";
@@ -75,13 +51,14 @@ expected<offline_message> decode_message(std::string_view user, std::uint64_t se
     return status{errc::corrupt, "offline message " + std::to_string(sequence) + " of " +
                                      quoted(user) + ": " + why};
   };
+  reader in(bytes);
   std::string why;
-  if (!take_version(bytes, why))
+  if (!in.version(record_version, why))
     return corrupt(why);
   std::uint64_t micros = 0;
-  if (!take_uint(bytes, micros, 8))
+  if (!in.uint(micros, 8))
     return corrupt("truncated");
-  if (bytes.empty())
+  if (in.at_end())
     return corrupt("no stanza");
 
   offline_message message;
@@ -89,7 +66,7 @@ expected<offline_message> decode_message(std::string_view user, std::uint64_t se
   message.stored = std::chrono::system_clock::time_point{
     std::chrono::duration_cast<std::chrono::system_clock::duration>(
       std::chrono::microseconds{static_cast<std::int64_t>(micros)})};
-  message.stanza = std::string{bytes};
+  message.stanza = std::string{in.rest()};
   return message;
 }
 
@@ -108,7 +85,7 @@ status scan_messages(const txn_view& txn, std::string_view user, Fn fn) {
                          std::string_view rest = key.substr(prefix.size());
                          std::uint64_t sequence = 0;
                          if (rest.size() != sequence_size ||
-                             !take_uint(rest, sequence, sequence_size)) {
+                             !reader{rest}.uint(sequence, sequence_size)) {
                            inner = {errc::corrupt, "offline queue of " + quoted(user) +
                                                      " has a key with a " +
                                                      std::to_string(rest.size()) +
@@ -151,13 +128,14 @@ std::string encode_offline_queue(const offline_queue_record& record) {
 }
 
 expected<offline_queue_record> decode_offline_queue(std::string_view bytes) {
+  reader in(bytes);
   std::string why;
-  if (!take_version(bytes, why))
+  if (!in.version(record_version, why))
     return status{errc::corrupt, "queue record: " + why};
   offline_queue_record record;
-  if (!take_uint(bytes, record.count, 8) || !take_uint(bytes, record.next_sequence, 8))
+  if (!in.uint(record.count, 8) || !in.uint(record.next_sequence, 8))
     return status{errc::corrupt, "queue record: truncated"};
-  if (!bytes.empty())
+  if (!in.at_end())
     return status{errc::corrupt, "queue record: trailing bytes"};
   // Sequence numbers start at 1, so next_sequence - 1 messages were ever
   // stored and at most that many can be queued.

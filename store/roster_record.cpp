@@ -1,73 +1,25 @@
 #include "store/roster_record.hpp"
 
+#include "store/record_codec.hpp"
+
 namespace starling::store {
 
 namespace {
+
+using codec::put_string;
+using codec::put_uint;
+using codec::reader;
 
 constexpr std::uint8_t flag_pending_out = 1;
 constexpr std::uint8_t flag_approved = 2;
 constexpr std::uint8_t flag_has_name = 4;
 constexpr std::uint8_t known_flags = flag_pending_out | flag_approved | flag_has_name;
 
-void put_uint(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i)
-    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
-void put_string(std::string& out, std::string_view bytes) {
-  put_uint(out, bytes.size(), 4);
-  out.append(bytes);
-}
-
-class reader {
-public:
-  explicit reader(std::string_view bytes) : rest_(bytes) {}
-
-  bool uint(std::uint64_t& value, int bytes) {
-    if (rest_.size() < static_cast<std::size_t>(bytes))
-      return false;
-    value = 0;
-    for (int i = 0; i < bytes; ++i)
-      value = (value << 8) | static_cast<unsigned char>(rest_[i]);
-    rest_.remove_prefix(bytes);
-    return true;
-  }
-
-  bool string(std::string& out) {
-    std::uint64_t size = 0;
-    if (!uint(size, 4) || rest_.size() < size)
-      return false;
-    out.assign(rest_.substr(0, size));
-    rest_.remove_prefix(size);
-    return true;
-  }
-
-  std::string_view rest() const { return rest_; }
-  bool at_end() const { return rest_.empty(); }
-
-private:
-  std::string_view rest_;
-};
-
 status corrupt(std::string_view kind, std::string_view contact, const std::string& why) {
   std::string detail{kind};
   if (!contact.empty())
     detail += " of '" + std::string{contact} + "'";
   return {errc::corrupt, detail + ": " + why};
-}
-
-// Reads and checks the leading record version byte.
-bool read_version(reader& in, std::string& why) {
-  std::uint64_t version = 0;
-  if (!in.uint(version, 1)) {
-    why = "empty";
-    return false;
-  }
-  if (version != roster_record_version) {
-    why = "unknown record version " + std::to_string(version);
-    return false;
-  }
-  return true;
 }
 
 } // namespace
@@ -98,10 +50,10 @@ std::string encode_roster_item(const roster_item& item) {
     flags |= flag_has_name;
   put_uint(out, flags, 1);
   if (item.name)
-    put_string(out, *item.name);
+    put_string(out, *item.name, 4);
   put_uint(out, item.groups.size(), 4);
   for (const auto& group : item.groups)
-    put_string(out, group);
+    put_string(out, group, 4);
   return out;
 }
 
@@ -109,7 +61,7 @@ expected<roster_item> decode_roster_item(std::string_view contact, std::string_v
   constexpr std::string_view kind = "roster item";
   reader in(bytes);
   std::string why;
-  if (!read_version(in, why))
+  if (!in.version(roster_record_version, why))
     return corrupt(kind, contact, why);
 
   roster_item item;
@@ -130,7 +82,7 @@ expected<roster_item> decode_roster_item(std::string_view contact, std::string_v
 
   if ((flags & flag_has_name) != 0) {
     std::string name;
-    if (!in.string(name))
+    if (!in.string(name, 4))
       return corrupt(kind, contact, "truncated name");
     item.name = std::move(name);
   }
@@ -140,7 +92,7 @@ expected<roster_item> decode_roster_item(std::string_view contact, std::string_v
     return corrupt(kind, contact, "truncated group count");
   for (std::uint64_t i = 0; i < groups; ++i) {
     std::string group;
-    if (!in.string(group))
+    if (!in.string(group, 4))
       return corrupt(kind, contact, "truncated group " + std::to_string(i));
     if (group.empty())
       return corrupt(kind, contact, "empty group name");
@@ -165,7 +117,7 @@ expected<std::uint64_t> decode_roster_removal(std::string_view bytes) {
   constexpr std::string_view kind = "roster tombstone";
   reader in(bytes);
   std::string why;
-  if (!read_version(in, why))
+  if (!in.version(roster_record_version, why))
     return corrupt(kind, {}, why);
   std::uint64_t version = 0;
   if (!in.uint(version, 8))
@@ -187,7 +139,7 @@ expected<roster_version_record> decode_roster_version(std::string_view bytes) {
   constexpr std::string_view kind = "roster version";
   reader in(bytes);
   std::string why;
-  if (!read_version(in, why))
+  if (!in.version(roster_record_version, why))
     return corrupt(kind, {}, why);
   roster_version_record record;
   if (!in.uint(record.version, 8) || !in.uint(record.pruned_through, 8))
@@ -217,7 +169,7 @@ expected<pending_subscription> decode_pending_subscription(std::string_view cont
   constexpr std::string_view kind = "pending subscription";
   reader in(bytes);
   std::string why;
-  if (!read_version(in, why))
+  if (!in.version(roster_record_version, why))
     return corrupt(kind, contact, why);
   std::uint64_t micros = 0;
   if (!in.uint(micros, 8))
