@@ -218,7 +218,7 @@ void c2s_connection::on_bytes(std::string_view bytes) {
 
   if (limit.count() == 0)
     return;
-  if (after_quiet && state == stream_state::established && !busy && parser->hibernate()) {
+  if (after_quiet && release_parser()) {
     ctx->awake_parsers.remove(*this);
     return;
   }

@@ -67,15 +67,16 @@ public:
   // which is plain data, but writing or closing must happen inside a
   // handler, so pings and timeouts go through messages to the broker.
 
-  /// Frees the parser unless an element is half received or an answer from
-  /// a store or hashing step is pending; returns false when it must stay.
+  /// Frees the parser unless an element is half received or the result of a
+  /// store or hashing step is pending. Returns false when it must stay.
   bool release_parser();
 
-  /// Asks the broker to ping its client, quiet for c2s.ping_interval_s.
+  /// Sends the broker a request to ping its client, which has been quiet
+  /// for c2s.ping_interval_s.
   void request_ping();
 
-  /// Asks the broker to end the stream if the client sent nothing within
-  /// c2s.ping_timeout_s of the ping (XEP-0199 4.1).
+  /// Sends the broker a request to end the stream if the client sent
+  /// nothing within c2s.ping_timeout_s of the ping (XEP-0199 4.1).
   void request_ping_timeout();
 
 private:

@@ -34,7 +34,7 @@ caf::behavior memory_connection_actor(c2s_broker* self, memory_scribe_ptr scribe
   supervisor::adopt_child(self, connections, caf::infinite, caf::actor_cast<caf::actor>(self))
     .then([](caf::ok_atom) {},
           [self](const caf::error& error) {
-            spdlog::warn("memory connection: connections supervisor refused it: {}",
+            spdlog::warn("memory connection: the connections supervisor rejected it: {}",
                          self->system().render(error));
             self->quit(caf::exit_reason::user_shutdown);
           });

@@ -27,7 +27,7 @@ struct running_server {
   std::shared_ptr<actors::server_context> context;
 };
 
-/// Returns the exit code the process should end with.
+/// Workload run on a started server; its result is the process exit code.
 using workload_fn = std::function<int(running_server&)>;
 
 /// Serves until a stop signal; returns the process exit code. The caller

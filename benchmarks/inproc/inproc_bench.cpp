@@ -69,34 +69,6 @@ struct bench_options {
   bool require_all = false;
 };
 
-std::string base64(std::string_view raw) {
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < raw.size(); i += 3) {
-    unsigned v = (unsigned char)raw[i] << 16 | (unsigned char)raw[i + 1] << 8
-                 | (unsigned char)raw[i + 2];
-    out += alphabet[v >> 18];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  if (i + 1 == raw.size()) {
-    unsigned v = (unsigned char)raw[i] << 16;
-    out += alphabet[v >> 18];
-    out += alphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == raw.size()) {
-    unsigned v = (unsigned char)raw[i] << 16 | (unsigned char)raw[i + 1] << 8;
-    out += alphabet[v >> 18];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 std::string username(std::size_t index) {
   return "u" + std::to_string(index);
 }
@@ -168,12 +140,13 @@ bool register_accounts(actors::server_context& ctx, std::size_t count, std::uint
   auto started = clock_type::now();
   store::write_batch batch;
   for (std::size_t index = low; index < count; ++index) {
-    auto one = accounts.make_register(username(index), password(index));
-    if (!one) {
-      fmt::print(stderr, "accounts: u{}: {}\n", index, one.error().message());
+    auto registration = accounts.make_register(username(index), password(index));
+    if (!registration) {
+      fmt::print(stderr, "accounts: registering u{} failed: {}\n", index,
+                 registration.error().message());
       return false;
     }
-    batch.append(*one);
+    batch.append(*registration);
     if (batch.size() >= 20'000 || index + 1 == count) {
       if (auto status = ctx.env->commit(batch); !status.ok()) {
         fmt::print(stderr, "accounts: commit failed: {}\n", status.message());
@@ -307,7 +280,9 @@ private:
     }
     c.state = client_state::logging_in;
     auto user = username(index);
-    std::string auth = base64(std::string{"\0", 1} + user + std::string{"\0", 1} + password(index));
+    // RFC 4616: authzid (empty), NUL, authcid, NUL, password.
+    std::string nul{"\0", 1};
+    auto auth = sasl::base64_encode(nul + user + nul + password(index));
     auto header = fmt::format("<?xml version='1.0'?><stream:stream to='{}' xmlns='jabber:client' "
                               "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>",
                               host_);
@@ -334,14 +309,14 @@ private:
       open_next();
   }
 
-  void fail(std::uint64_t tag, std::string_view why) {
+  void fail(std::uint64_t tag, std::string_view reason) {
     auto& c = clients_[tag];
     c.state = client_state::failed;
     if (c.link)
       c.link->client_close();
     c.link = nullptr;
     failed.fetch_add(1, std::memory_order_relaxed);
-    record_failure(fmt::format("u{}: {}", tag, why));
+    record_failure(fmt::format("u{}: {}", tag, reason));
   }
 
   void record_failure(std::string text) {
